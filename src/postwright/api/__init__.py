@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): thin routers that validate input and call services."""

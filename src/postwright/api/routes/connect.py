@@ -1,0 +1,170 @@
+"""Connecting accounts: start a platform's flow, finish it from the platform's redirect, and pick
+among the accounts one authorization reached. The flows themselves: `services/connect.py`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from postwright.api.deps import PrincipalDep, RuntimeDep, storable_input
+from postwright.api.problems import PROBLEM_RESPONSES
+from postwright.api.schemas import AccountPublic
+from postwright.services import connect as service
+
+__all__ = ["callback_router", "router"]
+
+router = APIRouter(
+    responses={k: PROBLEM_RESPONSES[k] for k in (401, 403, 404, 409, 422)},
+    dependencies=[Depends(storable_input)],
+)
+callback_router = APIRouter(
+    responses={k: PROBLEM_RESPONSES[k] for k in (404, 409, 422)},
+    dependencies=[Depends(storable_input)],
+)
+
+ConnectPlatform = Literal[
+    "x", "reddit", "linkedin", "facebook", "instagram", "threads", "mastodon", "bluesky"
+]
+
+
+class ConnectorPublic(BaseModel):
+    platform: str
+    configured: bool
+    setup_hint: str | None = Field(
+        description="What an operator must set before this platform can be connected."
+    )
+
+
+class AuthorizationStart(BaseModel):
+    authorization_url: str = Field(
+        description="Send the person here; the platform redirects back to the callback."
+    )
+
+
+class ChoicePublic(BaseModel):
+    external_id: str
+    handle: str
+    display_name: str
+    connected: bool = Field(
+        description="Already connected in this workspace: its credentials were just renewed."
+    )
+
+
+class ConnectResult(BaseModel):
+    platform: str
+    accounts: list[AccountPublic] = Field(description="The accounts connected or reconnected.")
+    choice_id: str | None = Field(
+        default=None,
+        description="Set when the authorization reached several accounts not yet connected: "
+        "POST their `external_id`s with this id to `/accounts/connect/{platform}/choose`.",
+    )
+    choices: list[ChoicePublic] = Field(default_factory=list)
+    choice_expires_at: datetime | None = None
+
+    @classmethod
+    def of(cls, outcome: service.ConnectOutcome) -> ConnectResult:
+        return cls(
+            platform=outcome.platform.value,
+            accounts=[AccountPublic.of(a) for a in outcome.accounts],
+            choice_id=outcome.choice_id,
+            choices=[
+                ChoicePublic(
+                    external_id=c.external_id,
+                    handle=c.handle,
+                    display_name=c.display_name,
+                    connected=c.connected,
+                )
+                for c in outcome.choices
+            ],
+            choice_expires_at=outcome.choice_expires_at,
+        )
+
+
+class ChooseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    choice_id: str = Field(max_length=64)
+    external_ids: list[str] = Field(min_length=1, max_length=100)
+
+
+_START_BODY = Body(
+    description='Platform-specific: none for most OAuth platforms; `{"variant": '
+    '"instagram"|"facebook"}` for Instagram (Instagram Login or Facebook Login); '
+    '`{"organizations": true}` for LinkedIn pages; `{"instance"}` for Mastodon; '
+    '`{"handle", "app_password", "service"?}` for Bluesky.',
+)
+
+
+@router.get(
+    "/connect", response_model=list[ConnectorPublic], summary="Platforms that can be connected"
+)
+async def list_connectors(rt: RuntimeDep, principal: PrincipalDep) -> list[ConnectorPublic]:
+    return [
+        ConnectorPublic(platform=c.platform.value, configured=c.configured, setup_hint=c.setup_hint)
+        for c in service.list_connectors(rt, principal)
+    ]
+
+
+@router.post(
+    "/connect/{platform}",
+    response_model=AuthorizationStart,
+    responses={
+        201: {
+            "model": AccountPublic,
+            "description": "Connected at once (flows without a redirect: Bluesky)",
+        }
+    },
+    summary="Start connecting an account",
+)
+async def start_connect(
+    platform: ConnectPlatform,
+    rt: RuntimeDep,
+    principal: PrincipalDep,
+    body: Annotated[dict[str, Any] | None, _START_BODY] = None,
+) -> AuthorizationStart | JSONResponse:
+    started = await service.start_connect(rt, principal, platform, body)
+    if started.account is not None:
+        public = AccountPublic.of(started.account)
+        return JSONResponse(public.model_dump(mode="json"), status_code=201)
+    assert started.authorization_url is not None
+    return AuthorizationStart(authorization_url=started.authorization_url)
+
+
+@router.post(
+    "/connect/{platform}/choose",
+    response_model=ConnectResult,
+    summary="Connect the accounts picked from a choice",
+)
+async def choose(
+    platform: ConnectPlatform, body: ChooseBody, rt: RuntimeDep, principal: PrincipalDep
+) -> ConnectResult:
+    accounts = await service.choose(
+        rt, principal, platform, choice_id=body.choice_id, external_ids=body.external_ids
+    )
+    return ConnectResult(platform=platform, accounts=[AccountPublic.of(a) for a in accounts])
+
+
+@callback_router.get(
+    "/{platform}/callback",
+    response_model=ConnectResult,
+    summary="Finish connecting (the platform redirects the person here)",
+    description="Authenticated by its `state`, which names the workspace and the person who "
+    "started the flow; no bearer token. Answers `error=access_denied` and every refusal "
+    "with a problem, and connects nothing then.",
+)
+async def callback(
+    platform: ConnectPlatform,
+    request: Request,
+    rt: RuntimeDep,
+    code: str | None = None,
+    state: str | None = None,
+    error: str | None = None,
+    error_description: str | None = None,
+) -> ConnectResult:
+    del code, state, error, error_description  # documented here, read from all the params
+    params = {k: v for k, v in request.query_params.items() if len(v) <= 4096}
+    return ConnectResult.of(await service.finish_connect(rt, platform, params))

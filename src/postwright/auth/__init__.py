@@ -1,0 +1,1 @@
+"""Identity: passwords, API tokens, access/refresh tokens, sessions, secret encryption."""
