@@ -1,0 +1,1 @@
+"""The delivery engine: dispatcher, workers, leases, retries, rate limits and periodic jobs."""

@@ -1,0 +1,115 @@
+"""The one interface every platform adapter implements, and the values that cross it.
+
+An adapter speaks one platform's HTTP API. It never touches the database: the engine hands it a
+`PublishRequest` (content, decrypted credentials, idempotency key, fingerprint) and gets back a
+`Published` or one of the `PlatformError` classes of `domain.errors`, which tell the engine what
+to do next:
+
+    Retryable   -> retry_wait with backoff (the post cannot exist on the platform)
+    RateLimited -> retry_wait until the reset, without spending an attempt
+    AuthNeeded  -> held until the account is refreshed or reconnected
+    Permanent   -> failed at once, with the platform's message
+    Uncertain   -> reconcile with `find` before anything else (timeouts, resets, 5xx)
+
+Idempotency contract: `publish` must be safe to call again for the same `delivery_id` after
+`find` returned None; where the platform supports it, the adapter sends `idempotency_key` (or
+derives a record key from `delivery_id`) so that a replay cannot create a second post.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from postwright.domain.content_rules import ContentDraft
+from postwright.domain.errors import Violation
+from postwright.domain.platforms import Platform
+
+__all__ = ["AccountRef", "Adapter", "MediaFile", "PublishRequest", "Published", "RateInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    id: uuid.UUID
+    handle: str
+    external_id: str | None
+    options: dict[str, Any]
+    credentials: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    id: uuid.UUID
+    path: Path
+    filename: str
+    mime_type: str
+    kind: str
+    size_bytes: int
+    checksum_sha256: str
+    alt_text: str | None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishRequest:
+    delivery_id: uuid.UUID
+    idempotency_key: str
+    text: str
+    media: list[MediaFile]
+    options: dict[str, Any]
+    account: AccountRef
+    fingerprint: str
+    scheduled_at: datetime | None
+    # the account's posts that other deliveries already own: `find` must never return one of
+    # them, or a twin with the same text would be taken for this delivery's post
+    taken: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class RateInfo:
+    """What the platform said about the caller's remaining budget."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    external_id: str
+    permalink: str | None
+    rate: RateInfo | None = None
+
+
+class Adapter(Protocol):
+    """One platform's API. Implementations raise `domain.errors.PlatformError` subclasses."""
+
+    platform: ClassVar[Platform]
+
+    def validate(self, draft: ContentDraft, *, prefix: str) -> list[Violation]:
+        """Every rule the content breaks on this platform (text counted its way, media, options)."""
+        ...
+
+    async def publish(self, request: PublishRequest) -> Published:
+        """Create the post; raise a PlatformError subclass when it did not (or may not) work."""
+        ...
+
+    async def find(self, request: PublishRequest, *, since: datetime) -> Published | None:
+        """Look on the platform for this delivery's post, created at or after `since`."""
+        ...
+
+    async def delete(self, account: AccountRef, external_id: str) -> None:
+        """Remove a published post."""
+        ...
+
+    async def metrics(self, account: AccountRef, external_id: str) -> dict[str, int]:
+        """Engagement counts: likes, comments, shares, views or impressions, clicks."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
