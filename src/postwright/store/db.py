@@ -2,7 +2,8 @@
 
 SQLite allows one writer at a time. A deferred transaction that later writes can fail at once with
 SQLITE_BUSY in WAL mode, so write transactions start with BEGIN IMMEDIATE and queue on the busy
-timeout instead; read transactions use a plain BEGIN and never block writers.
+timeout instead; read transactions use a plain BEGIN and never block writers. On PostgreSQL a
+read transaction is REPEATABLE READ, so everything it reads comes from one snapshot.
 """
 
 from __future__ import annotations
@@ -77,6 +78,14 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(postwright_read_only=True)
+            if self.is_postgres:
+                # One snapshot for the whole read: a post and its deliveries read in two
+                # statements must not straddle a worker's commit (READ COMMITTED would let the
+                # post say "scheduled" beside a delivery that already failed). Read-only
+                # REPEATABLE READ transactions never fail to serialize.
+                conn = await conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
             async with conn.begin():
                 yield conn
 
