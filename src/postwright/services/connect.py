@@ -6,6 +6,8 @@
     GET  /oauth/{platform}/callback        finish_connect -> the connected account(s), or a
                                                              choice when one authorization
                                                              reached several (Facebook Pages)
+    GET  /accounts/connect/{platform}/choices/{id}
+                                           get_choice     -> a pending choice, to show it again
     POST /accounts/connect/{platform}/choose  choose      -> the accounts picked from a choice
 
 A redirect flow keeps its pending authorization server-side (`oauth_states`): the `state` sent
@@ -49,6 +51,7 @@ from postwright.store.oauth_states import (
     StateKind,
     consume_state,
     create_state,
+    find_pending_state,
     get_state,
 )
 
@@ -62,10 +65,12 @@ __all__ = [
     "Connector",
     "ConnectorInfo",
     "PendingAuthorization",
+    "PendingChoice",
     "StartOutcome",
     "choose",
     "connect_failed",
     "finish_connect",
+    "get_choice",
     "get_connector",
     "list_connectors",
     "open_authorization",
@@ -280,6 +285,16 @@ class ConnectOutcome:
     choice_expires_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PendingChoice:
+    """A choice still waiting for a person: what the callback offered, read again."""
+
+    platform: Platform
+    choice_id: str
+    choices: list[ChoiceOffer]
+    expires_at: datetime
+
+
 def get_connector(platform: Platform | str) -> Connector:
     try:
         key = Platform(platform)
@@ -473,10 +488,12 @@ async def _connect_or_offer(
             code_verifier=None,
             redirect_uri=pending.redirect_uri,
             extra={
-                "choices": [
-                    {"external_id": o.external_id, "handle": o.handle, "name": o.display_name}
-                    for o in offers
-                ]
+                "choices": [_offer_dump(o) for o in offers],
+                # only to show them again (`get_choice`): they are connected already
+                "connected": [
+                    _offer_dump(ChoiceOffer(f.external_id, f.handle, f.display_name))
+                    for f in reconnected
+                ],
             },
             sealed_extra=rt.secretbox.seal({"accounts": [_dump(f) for f in offered]}),
             now=now,
@@ -492,6 +509,14 @@ async def _connect_or_offer(
         ],
         choice_expires_at=expires_at,
     )
+
+
+def _offer_dump(offer: ChoiceOffer) -> dict[str, str]:
+    return {"external_id": offer.external_id, "handle": offer.handle, "name": offer.display_name}
+
+
+def _offers_of(stored: Sequence[Mapping[str, str]], *, connected: bool) -> list[ChoiceOffer]:
+    return [ChoiceOffer(o["external_id"], o["handle"], o["name"], connected) for o in stored]
 
 
 def _dump(found: ConnectedAccount) -> dict[str, Any]:
@@ -514,6 +539,36 @@ def _load(data: Mapping[str, Any]) -> ConnectedAccount:
         credentials=data["credentials"],
         token_expires_at=datetime.fromisoformat(expires) if expires else None,
         options=data.get("options") or {},
+    )
+
+
+async def get_choice(
+    rt: Runtime, principal: Principal, platform: str, choice_id: str
+) -> PendingChoice:
+    """A pending choice of the principal's workspace, listed as the callback offered it (the
+    accounts it reconnected at once first); 404 once it is made, expired or not this
+    workspace's."""
+    principal.require(Action.MANAGE)
+    connector = get_connector(platform)
+    async with rt.db.read() as conn:
+        row = await find_pending_state(
+            conn,
+            state_id=choice_id,
+            platform=connector.platform.value,
+            kind=StateKind.CHOOSE,
+            workspace_id=principal.workspace_id,
+            now=rt.now(),
+        )
+    if row is None:
+        raise NotFound("no such choice, or it expired or was made; connect the account again")
+    return PendingChoice(
+        platform=connector.platform,
+        choice_id=row.id,
+        choices=[
+            *_offers_of(row.extra.get("connected", []), connected=True),
+            *_offers_of(row.extra.get("choices", []), connected=False),
+        ],
+        expires_at=row.expires_at,
     )
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "consume_state",
     "create_state",
     "delete_expired_states",
+    "find_pending_state",
     "get_state",
 ]
 
@@ -118,6 +119,32 @@ async def create_state(
 async def get_state(conn: AsyncConnection, *, state_id: str) -> OAuthState | None:
     row = (
         await conn.execute(select(oauth_states).where(oauth_states.c.id == state_id))
+    ).one_or_none()
+    return _from_row(row) if row else None
+
+
+async def find_pending_state(
+    conn: AsyncConnection,
+    *,
+    state_id: str,
+    platform: str,
+    kind: StateKind,
+    workspace_id: uuid.UUID,
+    now: datetime,
+) -> OAuthState | None:
+    """The workspace's state if it is still usable (unused, unexpired), without consuming it;
+    another workspace's reads as missing."""
+    row = (
+        await conn.execute(
+            select(oauth_states).where(
+                oauth_states.c.id == state_id,
+                oauth_states.c.workspace_id == workspace_id,
+                oauth_states.c.platform == platform,
+                oauth_states.c.kind == kind.value,
+                oauth_states.c.used_at.is_(None),
+                oauth_states.c.expires_at > now,
+            )
+        )
     ).one_or_none()
     return _from_row(row) if row else None
 

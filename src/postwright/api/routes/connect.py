@@ -1,19 +1,22 @@
 """Connecting accounts: start a platform's flow, finish it from the platform's redirect, and pick
-among the accounts one authorization reached. The flows themselves: `services/connect.py`."""
+among the accounts one authorization reached. The flows themselves: `services/connect.py`; where
+a browser goes from the callback: `web/connect_return.py`."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from postwright.api.deps import PrincipalDep, RuntimeDep, storable_input
 from postwright.api.problems import PROBLEM_RESPONSES
 from postwright.api.schemas import AccountPublic
+from postwright.domain.errors import Conflict, InvalidInput, NotFound
 from postwright.services import connect as service
+from postwright.web import connect_return
 
 __all__ = ["callback_router", "router"]
 
@@ -84,6 +87,16 @@ class ConnectResult(BaseModel):
         )
 
 
+class PendingChoicePublic(BaseModel):
+    platform: str
+    choice_id: str
+    choices: list[ChoicePublic] = Field(
+        description="The accounts the authorization reached: those already connected "
+        "(`connected`, renewed by the callback) first, then those to pick from."
+    )
+    expires_at: datetime
+
+
 class ChooseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -148,9 +161,44 @@ async def choose(
     return ConnectResult(platform=platform, accounts=[AccountPublic.of(a) for a in accounts])
 
 
+@router.get(
+    "/connect/{platform}/choices/{choice_id}",
+    response_model=PendingChoicePublic,
+    summary="A pending choice, as the callback offered it",
+)
+async def get_choice(
+    platform: ConnectPlatform,
+    choice_id: Annotated[str, Path(max_length=64)],
+    rt: RuntimeDep,
+    principal: PrincipalDep,
+) -> PendingChoicePublic:
+    pending = await service.get_choice(rt, principal, platform, choice_id)
+    return PendingChoicePublic(
+        platform=pending.platform.value,
+        choice_id=pending.choice_id,
+        choices=[
+            ChoicePublic(
+                external_id=c.external_id,
+                handle=c.handle,
+                display_name=c.display_name,
+                connected=c.connected,
+            )
+            for c in pending.choices
+        ],
+        expires_at=pending.expires_at,
+    )
+
+
 @callback_router.get(
     "/{platform}/callback",
     response_model=ConnectResult,
+    responses={
+        303: {
+            "description": "A browser navigation (Accept ranking text/html above "
+            "application/json) is sent into the web app instead: the accounts page with a "
+            "notice, or the choice screen"
+        }
+    },
     summary="Finish connecting (the platform redirects the person here)",
     description="Authenticated by its `state`, which names the workspace and the person who "
     "started the flow; no bearer token. Answers `error=access_denied` and every refusal "
@@ -164,7 +212,21 @@ async def callback(
     state: str | None = None,
     error: str | None = None,
     error_description: str | None = None,
-) -> ConnectResult:
+) -> ConnectResult | Response:
     del code, state, error, error_description  # documented here, read from all the params
     params = {k: v for k, v in request.query_params.items() if len(v) <= 4096}
-    return ConnectResult.of(await service.finish_connect(rt, platform, params))
+    browser = connect_return.prefers_html(request.headers.get("accept"))
+    try:
+        outcome = await service.finish_connect(rt, platform, params)
+    except (InvalidInput, NotFound, Conflict) as exc:
+        if not browser:
+            raise
+        return _see_other(connect_return.after_refusal(exc))
+    if browser:
+        return _see_other(connect_return.after_connect(outcome))
+    return ConnectResult.of(outcome)
+
+
+def _see_other(location: str) -> Response:
+    # the callback's own URL holds the code and the state: never keep it in a cache
+    return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
