@@ -762,3 +762,33 @@ async def test_an_editor_cannot_lift_the_approval_requirement(
     ask = await client.patch(url, json={"approval_required": True}, headers=editor.headers)
     assert ask.status_code == 200, ask.text
     assert ask.json()["status"] == "pending_approval"
+
+
+async def test_search_matches_percent_underscore_and_slash_literally(
+    client: httpx.AsyncClient, owner: Member, sandbox: str
+) -> None:
+    texts = {
+        "percent": "50% off today",
+        "fifty": "500 reasons",
+        "underscore": "see a_b",
+        "axb": "see axb",
+        "slash": "either/or",
+        "plain": "either or",
+    }
+    ids = {
+        (await create_post(client, owner, [sandbox], text=text))["id"]: name
+        for name, text in texts.items()
+    }
+
+    async def found(q: str) -> list[str]:
+        response = await client.get(POSTS, params={"q": q}, headers=owner.headers)
+        assert response.status_code == 200, response.text
+        return sorted(ids[p["id"]] for p in response.json()["data"])
+
+    assert await found("50%") == ["percent"]
+    assert await found("%") == ["percent"]
+    assert await found("a_b") == ["underscore"]
+    assert await found("_") == ["underscore"]
+    assert await found("r/o") == ["slash"]
+    assert await found("/") == ["slash"]
+    assert await found("see a") == ["axb", "underscore"]

@@ -143,7 +143,10 @@ async def list_posts(
     if filters.scheduled_to is not None:
         conditions.append(posts.c.scheduled_at < filters.scheduled_to)
     if filters.search:
-        conditions.append(func.lower(posts.c.text).contains(filters.search.lower()))
+        # what people type is text, not a pattern: `50%` and `a_b` are matched literally
+        conditions.append(
+            func.lower(posts.c.text).contains(filters.search.lower(), autoescape=True)
+        )
     if filters.platform is not None or filters.account_id is not None:
         target = [deliveries.c.post_id == posts.c.id]
         if filters.platform is not None:
