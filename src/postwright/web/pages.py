@@ -24,6 +24,7 @@ from postwright.domain.roles import Action
 from postwright.runtime import Runtime
 from postwright.services import members, workspace
 from postwright.web import session as sessions
+from postwright.web.connect_return import Notice, connect_notice
 from postwright.web.security import page_headers, safe_next
 
 __all__ = ["PAGES", "Page", "router", "templates"]
@@ -44,6 +45,8 @@ class Page:
     script: str
     needs: Action = Action.READ
     in_menu: bool = True
+    notice: Callable[[Mapping[str, str]], Notice | None] | None = None
+    """What to say at the top, read from the query string (where a redirect put it)."""
 
 
 PAGES = (
@@ -51,7 +54,15 @@ PAGES = (
     Page("/compose", "compose", "New post", "composer.js", needs=Action.WRITE, in_menu=False),
     Page("/approvals", "approvals", "Approvals", "approvals.js"),
     Page("/attention", "attention", "Needs attention", "attention.js"),
-    Page("/accounts", "accounts", "Accounts", "accounts.js"),
+    Page("/accounts", "accounts", "Accounts", "accounts.js", notice=connect_notice),
+    Page(
+        "/accounts/choose",
+        "choose",
+        "Choose accounts to connect",
+        "choose.js",
+        needs=Action.MANAGE,
+        in_menu=False,
+    ),
     Page("/system", "system", "Queue & jobs", "system.js", needs=Action.MANAGE),
 )
 
@@ -217,6 +228,7 @@ def _screen(page: Page) -> Callable[..., Awaitable[Response]]:
                 "boot": boot,
                 "csrf": current.csrf,
                 "allowed": current.principal.role.allows(page.needs),
+                "notice": page.notice(request.query_params) if page.notice else None,
             },
         )
 

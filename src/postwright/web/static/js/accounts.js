@@ -135,6 +135,16 @@ function setupSandbox () {
   })
 }
 
+// The notice a redirect asked for (`?connected=` or `?connect_error=`) is said once: a reload
+// or a bookmark of this address must not say it again.
+function showNotice () {
+  const notice = document.getElementById('notice')
+  if (!notice) return
+  history.replaceState(null, '', location.pathname + location.hash)
+  notice.focus()
+}
+
+showNotice()
 setupSandbox()
 Promise.all([loadAccounts(), loadConnectors()])
   .catch(error => toast(problemText(error), { kind: 'error', timeout: 0 }))
