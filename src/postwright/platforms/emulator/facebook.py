@@ -54,7 +54,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from postwright.domain.platforms import Platform
-from postwright.platforms.emulator.gate import AccountOf, Endpoint
+from postwright.platforms.emulator.gate import AccountOf, Endpoint, account_in_path
 from postwright.platforms.emulator.ledger import StoredPost
 from postwright.platforms.emulator.platform import Toolkit
 from postwright.platforms.emulator.ratelimit import Quota, RateLimit
@@ -66,6 +66,7 @@ __all__ = [
     "GraphApi",
     "GraphCall",
     "GraphHandler",
+    "GraphPlatform",
     "Upload",
     "graph_error",
     "graph_time",
@@ -73,6 +74,7 @@ __all__ = [
     "invalid_metric",
     "metric_names",
     "metric_value",
+    "page_window",
     "parse_since",
     "unknown_field",
     "unknown_object",
@@ -83,8 +85,6 @@ DEFAULT_RATE_LIMIT = RateLimit(limit=4800, window_seconds=3600)
 """Calls per Page per hour (a BUC budget is 4,800 x engaged users a day; this is a stand-in)."""
 
 _MAX_MESSAGE = 63206
-_DEFAULT_PAGE = 25
-_MAX_PAGE = 100
 _URL = re.compile(r"^https?://\S+$")
 
 
@@ -363,6 +363,58 @@ class GraphApi:
         return endpoint
 
 
+class GraphPlatform:
+    """What each Meta platform's class shares: its `GraphApi` (whose errors answer injected
+    faults) and its routes under `/{name}/{version}`, on a user by `{account}` or on a node by
+    `{object_id}`, whose owner the platform looks up in `_owner_of`."""
+
+    name: str
+
+    def __init__(
+        self, toolkit: Toolkit, *, default_limit: RateLimit, throttle_code: int, usage_type: str
+    ) -> None:
+        self._toolkit = toolkit
+        self._ledger = toolkit.ledger
+        self._graph = GraphApi(
+            toolkit,
+            name=self.name,
+            default_limit=default_limit,
+            throttle_code=throttle_code,
+            usage_type=usage_type,
+        )
+
+    # FaultResponder
+    def error_response(self, account: str, status: int, body: JsonValue) -> Response:
+        return self._graph.error_response(account, status, body)
+
+    def rate_limited_response(self, account: str, retry_after: int) -> Response:
+        return self._graph.rate_limited_response(account, retry_after)
+
+    def _owner_of(self, request: Request) -> str:
+        raise NotImplementedError
+
+    def _on_user(
+        self, edge: str, handler: GraphHandler, method: str, *, creates: bool = False
+    ) -> Route:
+        return self._toolkit.route(
+            self,
+            f"/{self.name}/{{version}}/{{account}}/{edge}",
+            self._graph.api(handler, account_in_path),
+            methods=[method],
+            creates=creates,
+            account_of=account_in_path,
+        )
+
+    def _on_node(self, suffix: str, handler: GraphHandler, method: str = "GET") -> Route:
+        return self._toolkit.route(
+            self,
+            f"/{self.name}/{{version}}/{{object_id}}{suffix}",
+            self._graph.api(handler, self._owner_of),
+            methods=[method],
+            account_of=self._owner_of,
+        )
+
+
 def unknown_object(object_id: str, verb: str = "get") -> JSONResponse:
     """What Graph answers for an id that does not exist (or is not the caller's)."""
     return graph_error(
@@ -400,6 +452,23 @@ def parse_since(value: str | None) -> float | None:
     if moment is None:
         raise ValueError(value)
     return moment.timestamp()
+
+
+_DEFAULT_PAGE = 25
+_MAX_PAGE = 100
+
+
+def page_window(call: GraphCall) -> tuple[float | None, float | None, int] | Response:
+    """A listing's `since`, `until` and `limit`, or the code 100 answer to a bad one."""
+    try:
+        since = parse_since(call.text("since"))
+        until = parse_since(call.text("until"))
+    except ValueError as exc:
+        return graph_error(400, 100, f"(#100) since/until is not a time: {exc}")
+    limit_text = call.text("limit") or str(_DEFAULT_PAGE)
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= _MAX_PAGE:
+        return graph_error(400, 100, f"(#100) limit must be from 1 to {_MAX_PAGE}")
+    return since, until, int(limit_text)
 
 
 def metric_names(call: GraphCall) -> list[str]:
@@ -448,71 +517,33 @@ _VIDEO_METRICS = frozenset(
 )
 
 
-class FacebookPlatform:
+class FacebookPlatform(GraphPlatform):
     """Pages API over the shared ledger: posts there, photos and videos beside it."""
 
     name = NAME
 
     def __init__(self, toolkit: Toolkit) -> None:
-        self._toolkit = toolkit
-        self._ledger = toolkit.ledger
-        self._graph = GraphApi(
-            toolkit,
-            name=NAME,
-            default_limit=DEFAULT_RATE_LIMIT,
-            throttle_code=80001,
-            usage_type="pages",
+        super().__init__(
+            toolkit, default_limit=DEFAULT_RATE_LIMIT, throttle_code=80001, usage_type="pages"
         )
         self._ids = itertools.count(122_000_000_001)
         self._media: dict[str, _Media] = {}
 
-    # FaultResponder
-    def error_response(self, account: str, status: int, body: JsonValue) -> Response:
-        return self._graph.error_response(account, status, body)
-
-    def rate_limited_response(self, account: str, retry_after: int) -> Response:
-        return self._graph.rate_limited_response(account, retry_after)
-
     def routes(self) -> Sequence[BaseRoute]:
         """The Page edges (by `{account}`, the Page id) and the object nodes (by `{object_id}`,
         whose Page is looked up); only the three creating edges are `creates=True`."""
-        base = "/facebook/{version}"
-
-        def on_page(edge: str, handler: GraphHandler, method: str, creates: bool = False) -> Route:
-            return self._toolkit.route(
-                self,
-                f"{base}/{{account}}/{edge}",
-                self._graph.api(handler, self._page_of),
-                methods=[method],
-                creates=creates,
-                account_of=self._page_of,
-            )
-
-        def on_node(suffix: str, handler: GraphHandler, method: str) -> Route:
-            return self._toolkit.route(
-                self,
-                f"{base}/{{object_id}}{suffix}",
-                self._graph.api(handler, self._owner_of),
-                methods=[method],
-                account_of=self._owner_of,
-            )
-
         return [
-            on_page("feed", self._feed, "POST", creates=True),
-            on_page("photos", self._photos, "POST", creates=True),
-            on_page("videos", self._videos, "POST", creates=True),
-            on_page("published_posts", self._published, "GET"),
-            on_node("", self._read, "GET"),
-            on_node("", self._delete, "DELETE"),
-            on_node("/insights", self._insights, "GET"),
-            on_node("/video_insights", self._video_insights, "GET"),
+            self._on_user("feed", self._feed, "POST", creates=True),
+            self._on_user("photos", self._photos, "POST", creates=True),
+            self._on_user("videos", self._videos, "POST", creates=True),
+            self._on_user("published_posts", self._published, "GET"),
+            self._on_node("", self._read),
+            self._on_node("", self._delete, "DELETE"),
+            self._on_node("/insights", self._insights),
+            self._on_node("/video_insights", self._video_insights),
         ]
 
     # -- who owns what
-
-    @staticmethod
-    def _page_of(request: Request) -> str:
-        return str(request.path_params["account"])
 
     def _owner_of(self, request: Request) -> str:
         object_id = str(request.path_params["object_id"])
@@ -640,19 +671,15 @@ class FacebookPlatform:
     # -- reading
 
     async def _published(self, call: GraphCall) -> Response:
-        try:
-            since = parse_since(call.text("since"))
-            until = parse_since(call.text("until"))
-        except ValueError as exc:
-            return graph_error(400, 100, f"(#100) since/until is not a time: {exc}")
-        limit_text = call.text("limit") or str(_DEFAULT_PAGE)
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= _MAX_PAGE:
-            return graph_error(400, 100, f"(#100) limit must be from 1 to {_MAX_PAGE}")
+        window = page_window(call)
+        if isinstance(window, Response):
+            return window
+        since, until, limit = window
         fields = call.fields(["id", "message", "created_time"])
         for name in fields:
             if _field_name(name) not in _POST_FIELDS:
                 return unknown_field(_field_name(name), "PagePost")
-        posts = self._ledger.recent(NAME, call.account, since=since, limit=int(limit_text))
+        posts = self._ledger.recent(NAME, call.account, since=since, limit=limit)
         data: list[JsonValue] = [
             self._post_fields(post, fields)
             for post in posts

@@ -14,9 +14,10 @@ Base URL for adapters: `{emulator}/threads/v1.0` (any version).
     GET    /{media-id}/insights?metric=       views, likes, replies, reposts, quotes, shares
     DELETE /{media-id}                        -> {"success": true, "deleted_id"}
 
-Containers follow `instagram.Container` (IN_PROGRESS on the first status read, then FINISHED, or
+Containers follow `meta_containers` (IN_PROGRESS on the first status read, then FINISHED, or
 ERROR for a media URL containing "fail", with `error_message` FAILED_DOWNLOADING_VIDEO or
-FAILED_DOWNLOADING_IMAGE; publishing before FINISHED: code 9007, subcode 2207027). Text is at
+FAILED_DOWNLOADING_IMAGE; publishing before FINISHED: code 9007, subcode 2207027). A carousel
+takes 2 to 20 children, and one that failed is only "not ready". Text is at
 most 500 characters counted the Threads way (emoji by their UTF-8 bytes). The quota is 250
 posts per 24 h (override with `rate_limits={"threads.publishing": RateLimit(...)}`); over it,
 `threads_publish` answers code 9, subcode 2207042. Throttling uses code 4 and the BUC header.
@@ -25,7 +26,6 @@ Graph conventions are those of the `facebook` module.
 
 from __future__ import annotations
 
-import itertools
 import re
 import time
 from collections.abc import Sequence
@@ -33,28 +33,27 @@ from collections.abc import Sequence
 from pydantic import JsonValue
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from postwright.domain.platforms import Platform
 from postwright.domain.text import threads_length
 from postwright.platforms.emulator.facebook import (
-    GraphApi,
     GraphCall,
-    GraphHandler,
+    GraphPlatform,
     graph_error,
     graph_time,
     metric_names,
-    parse_since,
+    page_window,
     unknown_field,
     unknown_object,
 )
-from postwright.platforms.emulator.instagram import (
-    Container,
+from postwright.platforms.emulator.ledger import StoredPost
+from postwright.platforms.emulator.meta_containers import (
+    ContainerRules,
+    Containers,
     insights_answer,
-    quota_from,
     shortcode,
 )
-from postwright.platforms.emulator.ledger import StoredPost
 from postwright.platforms.emulator.platform import Toolkit
 from postwright.platforms.emulator.ratelimit import RateLimit
 
@@ -64,9 +63,20 @@ NAME = Platform.THREADS.value
 DEFAULT_RATE_LIMIT = RateLimit(limit=4800, window_seconds=3600)
 DEFAULT_PUBLISHING_QUOTA = RateLimit(limit=250, window_seconds=86_400)
 _MAX_TEXT = 500
-_CAROUSEL = (2, 20)
-_DEFAULT_PAGE = 25
-_MAX_PAGE = 100
+_CONTAINERS = ContainerRules(
+    first_id=18_050_000_000_000_001,
+    default_quota=DEFAULT_PUBLISHING_QUOTA,
+    carousel=(2, 20),
+    invalid_child="(#100) Invalid children: {child}",
+    says_child_failed=False,
+    already_published="(#100) This container has already been published",
+    quota_message="You can publish {limit} posts in 24 hours",
+    limit_node="ThreadsPublishingLimit",
+)
+_REPLY_QUOTA: dict[str, JsonValue] = {
+    "reply_quota_usage": 0,
+    "reply_config": {"quota_total": 1000, "quota_duration": 86_400},
+}
 _URL = re.compile(r"^https?://\S+$")
 _REPLY_CONTROL = frozenset(
     {
@@ -100,79 +110,31 @@ _MEDIA_FIELDS = frozenset(
 _METRICS = frozenset({"views", "likes", "replies", "reposts", "quotes", "shares"})
 
 
-class ThreadsPlatform:
+class ThreadsPlatform(GraphPlatform):
     """Threads' publishing API over the shared ledger, with containers beside it."""
 
     name = NAME
 
     def __init__(self, toolkit: Toolkit) -> None:
-        self._toolkit = toolkit
-        self._ledger = toolkit.ledger
-        self._graph = GraphApi(
-            toolkit,
-            name=NAME,
-            default_limit=DEFAULT_RATE_LIMIT,
-            throttle_code=4,
-            usage_type="threads",
+        super().__init__(
+            toolkit, default_limit=DEFAULT_RATE_LIMIT, throttle_code=4, usage_type="threads"
         )
-        self._quota = quota_from(toolkit, f"{NAME}.publishing", DEFAULT_PUBLISHING_QUOTA)
-        self._ids = itertools.count(18_050_000_000_000_001)
-        self._containers: dict[str, Container] = {}
-        self._owners: dict[str, str] = {}
-
-    # FaultResponder
-    def error_response(self, account: str, status: int, body: JsonValue) -> Response:
-        return self._graph.error_response(account, status, body)
-
-    def rate_limited_response(self, account: str, retry_after: int) -> Response:
-        return self._graph.rate_limited_response(account, retry_after)
+        self._containers = Containers(toolkit, name=NAME, rules=_CONTAINERS)
 
     def routes(self) -> Sequence[BaseRoute]:
         """The user edges (by `{account}`) and the nodes (containers and posts, by id)."""
-        base = "/threads/{version}"
-
-        def on_user(edge: str, handler: GraphHandler, method: str, creates: bool = False) -> Route:
-            return self._toolkit.route(
-                self,
-                f"{base}/{{account}}/{edge}",
-                self._graph.api(handler, self._user_of),
-                methods=[method],
-                creates=creates,
-                account_of=self._user_of,
-            )
-
-        def on_node(suffix: str, handler: GraphHandler, method: str = "GET") -> Route:
-            return self._toolkit.route(
-                self,
-                f"{base}/{{object_id}}{suffix}",
-                self._graph.api(handler, self._owner_of),
-                methods=[method],
-                account_of=self._owner_of,
-            )
-
         return [
-            on_user("threads", self._create_container, "POST"),
-            on_user("threads_publish", self._publish, "POST", creates=True),
-            on_user("threads", self._list, "GET"),
-            on_user("threads_publishing_limit", self._publishing_limit, "GET"),
-            on_node("", self._read),
-            on_node("", self._delete, "DELETE"),
-            on_node("/insights", self._insights),
+            self._on_user("threads", self._create_container, "POST"),
+            self._on_user("threads_publish", self._publish, "POST", creates=True),
+            self._on_user("threads", self._list, "GET"),
+            self._on_user("threads_publishing_limit", self._publishing_limit, "GET"),
+            self._on_node("", self._read),
+            self._on_node("", self._delete, "DELETE"),
+            self._on_node("/insights", self._insights),
         ]
 
-    @staticmethod
-    def _user_of(request: Request) -> str:
-        return str(request.path_params["account"])
-
     def _owner_of(self, request: Request) -> str:
-        object_id = str(request.path_params["object_id"])
-        container = self._containers.get(object_id)
-        if container is not None:
-            return container.owner
-        return self._owners.get(object_id, object_id)
-
-    def _post(self, object_id: str) -> StoredPost | None:
-        return self._ledger.get(NAME, self._owners.get(object_id, ""), object_id)
+        return self._containers.owner_of(request)
 
     # -- containers
 
@@ -206,114 +168,27 @@ class ThreadsPlatform:
             return problem
         children: list[str] = []
         if media_type == "CAROUSEL":
-            checked = self._carousel_children(call)
+            checked = self._containers.carousel_children(call)
             if isinstance(checked, Response):
                 return checked
             children = checked
-        urls = [str(params[k]) for k in ("image_url", "video_url") if k in params]
-        container = Container(
-            id=str(next(self._ids)),
-            owner=call.account,
-            media_type=media_type,
-            params=params,
-            created_at=time.time(),
-            fails=any("fail" in url for url in urls),
-            is_item=is_item,
-            children=children,
-        )
-        self._containers[container.id] = container
-        return JSONResponse({"id": container.id})
-
-    def _carousel_children(self, call: GraphCall) -> list[str] | Response:
-        raw = call.params.get("children")
-        if isinstance(raw, list):
-            ids = [str(item) for item in raw]
-        else:
-            ids = [part.strip() for part in str(raw or "").split(",") if part.strip()]
-        low, high = _CAROUSEL
-        if not low <= len(ids) <= high:
-            return graph_error(
-                400, 100, f"(#100) A carousel needs {low} to {high} children, not {len(ids)}"
-            )
-        for child_id in ids:
-            child = self._containers.get(child_id)
-            if child is None or child.owner != call.account or not child.is_item:
-                return graph_error(400, 100, f"(#100) Invalid children: {child_id}")
-            if not child.ready:
-                return graph_error(
-                    400,
-                    9007,
-                    "Media ID is not available",
-                    subcode=2207027,
-                    user_message=f"The carousel item {child_id} is not ready yet",
-                )
-        return ids
+        return self._containers.create(call, media_type, params, is_item=is_item, children=children)
 
     async def _publish(self, call: GraphCall) -> Response:
-        container = self._containers.get(call.text("creation_id") or "")
-        if container is None or container.owner != call.account or container.is_item:
-            return graph_error(400, 100, "(#100) The parameter creation_id is invalid")
-        if container.media_id is not None:
-            return graph_error(400, 100, "(#100) This container has already been published")
-        if not container.ready:
-            return graph_error(
-                400,
-                9007,
-                "Media ID is not available",
-                subcode=2207027,
-                user_message="The media is not ready for publishing, please wait for a moment",
-            )
-        if len(self._recent(call.account)) >= self._quota.limit:
-            return graph_error(
-                400,
-                9,
-                "(#9) Application request limit reached",
-                subcode=2207042,
-                user_message=f"You can publish {self._quota.limit} posts in 24 hours",
-            )
-        media_id = str(next(self._ids))
-        children: list[JsonValue] = [
-            {"media_type": child.media_type, **child.params}
-            for child in (self._containers[c] for c in container.children)
-        ]
-        self._ledger.record(
-            platform=NAME,
-            account=call.account,
+        container = self._containers.publishable(call)
+        if isinstance(container, Response):
+            return container
+        post = self._containers.publish(
+            call,
+            container,
             text=str(container.params.get("text") or ""),
-            received_at=self._toolkit.received_at(call.request),
-            post_id=media_id,
-            attributes={
-                "container_id": container.id,
-                "media_type": _MEDIA_TYPES[container.media_type],
-                "params": container.params,
-                "children": children,
-            },
+            kind=_MEDIA_TYPES[container.media_type],
+            attributes={},
         )
-        container.media_id = media_id
-        self._owners[media_id] = call.account
-        return JSONResponse({"id": media_id})
-
-    def _recent(self, account: str) -> list[StoredPost]:
-        since = time.time() - self._quota.window_seconds
-        return self._ledger.recent(NAME, account, since=since, limit=10_000)
+        return JSONResponse({"id": post.post_id})
 
     async def _publishing_limit(self, call: GraphCall) -> Response:
-        entry: dict[str, JsonValue] = {}
-        for name in call.fields(["quota_usage"]):
-            if name == "quota_usage":
-                entry[name] = len(self._recent(call.account))
-            elif name == "config":
-                entry[name] = {
-                    "quota_total": self._quota.limit,
-                    "quota_duration": int(self._quota.window_seconds),
-                }
-            elif name == "reply_quota_usage":
-                entry[name] = 0
-            elif name == "reply_config":
-                entry[name] = {"quota_total": 1000, "quota_duration": 86_400}
-            else:
-                return unknown_field(name, "ThreadsPublishingLimit")
-        return JSONResponse({"data": [entry]})
+        return self._containers.publishing_limit(call, _REPLY_QUOTA)
 
     # -- reading, deleting
 
@@ -336,7 +211,7 @@ class ThreadsPlatform:
                 if name not in ("id", "status", "error_message"):
                     return unknown_field(name, "ThreadsMediaContainer")
             return JSONResponse(body)
-        post = self._post(object_id)
+        post = self._containers.post(object_id)
         if post is None:
             return unknown_object(object_id)
         for name in fields:
@@ -373,19 +248,15 @@ class ThreadsPlatform:
         return body
 
     async def _list(self, call: GraphCall) -> Response:
-        try:
-            since = parse_since(call.text("since"))
-            until = parse_since(call.text("until"))
-        except ValueError as exc:
-            return graph_error(400, 100, f"(#100) since/until is not a time: {exc}")
-        limit_text = call.text("limit") or str(_DEFAULT_PAGE)
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= _MAX_PAGE:
-            return graph_error(400, 100, f"(#100) limit must be from 1 to {_MAX_PAGE}")
+        window = page_window(call)
+        if isinstance(window, Response):
+            return window
+        since, until, limit = window
         fields = call.fields(["id"])
         for name in fields:
             if name not in _MEDIA_FIELDS:
                 return unknown_field(name, "ThreadsMedia")
-        posts = self._ledger.recent(NAME, call.account, since=since, limit=int(limit_text))
+        posts = self._ledger.recent(NAME, call.account, since=since, limit=limit)
         data: list[JsonValue] = [
             self._media_fields(post, fields)
             for post in posts
@@ -395,13 +266,13 @@ class ThreadsPlatform:
 
     async def _insights(self, call: GraphCall) -> Response:
         object_id = str(call.request.path_params["object_id"])
-        if self._post(object_id) is None:
+        if self._containers.post(object_id) is None:
             return unknown_object(object_id)
         return insights_answer(NAME, object_id, metric_names(call), _METRICS, frozenset())
 
     async def _delete(self, call: GraphCall) -> Response:
         object_id = str(call.request.path_params["object_id"])
-        if not self._ledger.delete(NAME, self._owners.get(object_id, ""), object_id):
+        if not self._ledger.delete(NAME, self._containers.media_owner(object_id), object_id):
             return unknown_object(object_id, "delete")
         return JSONResponse({"success": True, "deleted_id": object_id})
 
