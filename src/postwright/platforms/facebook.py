@@ -235,17 +235,7 @@ class FacebookAdapter:
 
     async def delete(self, account: AccountRef, external_id: str) -> None:
         _, token = _page_and_token(account)
-        try:
-            await self._graph.call(
-                "DELETE",
-                f"{self._base}/{quote(external_id, safe='')}",
-                token=token,
-                step=Step("deleting the post"),
-            )
-        except Permanent as exc:
-            if exc.platform_code == "100/33":  # no such object: already deleted
-                return
-            raise
+        await self._graph.delete(f"{self._base}/{quote(external_id, safe='')}", token=token)
 
     async def metrics(self, account: AccountRef, external_id: str) -> dict[str, int]:
         _, token = _page_and_token(account)

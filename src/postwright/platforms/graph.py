@@ -52,7 +52,7 @@ from postwright.domain.errors import (
 )
 from postwright.domain.posting_rules import content_fingerprint
 from postwright.domain.retry import parse_retry_after
-from postwright.platforms.base import Published, RateInfo
+from postwright.platforms.base import AccountRef, Published, RateInfo
 from postwright.platforms.http import translate_transport_errors
 
 __all__ = [
@@ -75,6 +75,7 @@ __all__ = [
     "parse_usage",
     "read_insights",
     "split_fields",
+    "user_and_token",
     "wait_for_container",
 ]
 
@@ -371,6 +372,24 @@ class GraphClient:
                 self.platform, step, response.status_code, "the answer was not a JSON object"
             )
         return GraphResponse(body=body, usage=parse_usage(response.headers))
+
+    async def delete(self, url: str, *, token: str) -> None:
+        """Delete the node at `url`; one that does not exist was deleted already."""
+        try:
+            await self.call("DELETE", url, token=token, step=Step("deleting the post"))
+        except Permanent as exc:
+            if exc.platform_code != "100/33":
+                raise
+
+
+def user_and_token(account: AccountRef, *, platform: str) -> tuple[str, str]:
+    """The account's user id (`external_id`) and access token, or AuthNeeded for a missing one."""
+    token = account.credentials.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise AuthNeeded(f"the {platform} account has no access token; reconnect it")
+    if not account.external_id:
+        raise AuthNeeded(f"the {platform} account has no {platform} user id; reconnect it")
+    return account.external_id, token
 
 
 # -- containers (Instagram, Threads) ------------------------------------------------------------

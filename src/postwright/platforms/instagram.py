@@ -33,14 +33,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
 
 from postwright.domain.content_rules import IMAGE, VIDEO, ContentDraft, validate_content
-from postwright.domain.errors import AuthNeeded, Permanent, Violation
+from postwright.domain.errors import Permanent, Violation
 from postwright.domain.platforms import Platform
 from postwright.platforms.base import AccountRef, MediaFile, Published, PublishRequest
 from postwright.platforms.graph import (
@@ -52,8 +52,9 @@ from postwright.platforms.graph import (
     Polling,
     Step,
     read_insights,
+    user_and_token,
 )
-from postwright.platforms.media_urls import MEDIA_URL_TTL, is_public_address, signed_media_url
+from postwright.platforms.media_urls import MediaUrls
 from postwright.settings import Settings
 
 __all__ = ["FACEBOOK_LOGIN_URL", "INSTAGRAM_LOGIN_URL", "InstagramAdapter", "build"]
@@ -102,8 +103,8 @@ class InstagramAdapter:
         )
         self._override = settings.platform_urls.get("instagram")
         self._polling = polling or Polling()
-        self._media_url = media_url or self._signed_url
-        self._secret: str | None = None
+        self._media = MediaUrls(settings, platform="Instagram", override=self._override)
+        self._media_url = media_url or self._media.sign
 
     # -- validation
 
@@ -156,7 +157,7 @@ class InstagramAdapter:
         flow = self._flow(request.account)
         if not request.media:
             raise Permanent("Instagram posts need at least one image or video")
-        self._require_public_media()
+        self._media.require_public()
         deadline = time.monotonic() + self._settings.publish_timeout_s * PUBLISH_BUDGET
         lookup = self._lookup(request)
         await flow.check_quota(lookup=lookup)
@@ -232,7 +233,7 @@ class InstagramAdapter:
         )
 
     async def metrics(self, account: AccountRef, external_id: str) -> dict[str, int]:
-        _, token = _user_and_token(account)
+        _, token = user_and_token(account, platform="Instagram")
         node = f"{self._base(account)}/{quote(external_id, safe='')}"
         answer = await self._graph.call(
             "GET",
@@ -270,7 +271,7 @@ class InstagramAdapter:
         return FACEBOOK_LOGIN_URL if login == "facebook" else INSTAGRAM_LOGIN_URL
 
     def _flow(self, account: AccountRef) -> ContainerFlow:
-        user, token = _user_and_token(account)
+        user, token = user_and_token(account, platform="Instagram")
         return ContainerFlow(
             self._graph,
             API,
@@ -280,34 +281,11 @@ class InstagramAdapter:
             polling=self._polling,
         )
 
-    def _require_public_media(self) -> None:
-        if self._override is None and not is_public_address(self._settings.public_url):
-            raise Permanent(
-                "Instagram downloads each image and video from postwright's public address, "
-                f"and POSTWRIGHT_PUBLIC_URL ({self._settings.public_url}) cannot be reached from "
-                "the internet; set it to the address where postwright is published"
-            )
-
-    def _signed_url(self, media: MediaFile) -> str:
-        if self._secret is None:
-            self._secret = self._settings.resolved_secret_key()
-        expires_at = datetime.now(UTC) + MEDIA_URL_TTL
-        return signed_media_url(self._settings, media.id, expires_at, secret_key=self._secret)
-
 
 def _with_caption(params: dict[str, str], text: str) -> dict[str, str]:
     if text.strip():
         params["caption"] = text
     return params
-
-
-def _user_and_token(account: AccountRef) -> tuple[str, str]:
-    token = account.credentials.get("access_token")
-    if not isinstance(token, str) or not token:
-        raise AuthNeeded("the Instagram account has no access token; reconnect it")
-    if not account.external_id:
-        raise AuthNeeded("the Instagram account has no Instagram user id; reconnect it")
-    return account.external_id, token
 
 
 def _count(value: Any) -> int:

@@ -38,13 +38,16 @@ import hashlib
 import hmac
 import ipaddress
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
+from postwright.domain.errors import Permanent
+from postwright.platforms.base import MediaFile
 from postwright.settings import Settings
 
 __all__ = [
     "MEDIA_URL_TTL",
+    "MediaUrls",
     "is_public_address",
     "media_signature",
     "signed_media_url",
@@ -97,6 +100,36 @@ def verify_media_signature(
         return False
     expected = media_signature(secret_key, media_id, exp)
     return hmac.compare_digest(expected, sig.strip().lower())
+
+
+class MediaUrls:
+    """The signed URLs one platform downloads a publish attempt's media from.
+
+    `override` is the platform's entry of `platform_urls`: a stand-in for the platform (the
+    emulator) fetches nothing, so postwright's own address need not be public for it.
+    """
+
+    def __init__(self, settings: Settings, *, platform: str, override: str | None) -> None:
+        self._settings = settings
+        self._platform = platform
+        self._override = override
+        self._secret: str | None = None
+
+    def require_public(self) -> None:
+        """Refuse, as Permanent, to send URLs the platform could not fetch."""
+        if self._override is None and not is_public_address(self._settings.public_url):
+            raise Permanent(
+                f"{self._platform} downloads each image and video from postwright's public "
+                f"address, and POSTWRIGHT_PUBLIC_URL ({self._settings.public_url}) cannot be "
+                "reached from the internet; set it to the address where postwright is published"
+            )
+
+    def sign(self, media: MediaFile) -> str:
+        """A URL of `media` valid for `MEDIA_URL_TTL` from now."""
+        if self._secret is None:
+            self._secret = self._settings.resolved_secret_key()
+        expires_at = datetime.now(UTC) + MEDIA_URL_TTL
+        return signed_media_url(self._settings, media.id, expires_at, secret_key=self._secret)
 
 
 def is_public_address(url: str) -> bool:

@@ -20,14 +20,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ClassVar
 from urllib.parse import quote
 
 import httpx
 
 from postwright.domain.content_rules import IMAGE, VIDEO, ContentDraft, validate_content
-from postwright.domain.errors import AuthNeeded, Permanent, Violation
+from postwright.domain.errors import Violation
 from postwright.domain.platforms import Platform
 from postwright.platforms.base import AccountRef, MediaFile, Published, PublishRequest
 from postwright.platforms.graph import (
@@ -39,8 +39,9 @@ from postwright.platforms.graph import (
     Polling,
     Step,
     read_insights,
+    user_and_token,
 )
-from postwright.platforms.media_urls import MEDIA_URL_TTL, is_public_address, signed_media_url
+from postwright.platforms.media_urls import MediaUrls
 from postwright.settings import Settings
 
 __all__ = ["DEFAULT_BASE_URL", "REPLY_CONTROL", "ThreadsAdapter", "build"]
@@ -97,11 +98,11 @@ class ThreadsAdapter:
     ) -> None:
         self._settings = settings
         self._graph = GraphClient(client, platform="Threads", timeout_s=settings.publish_timeout_s)
-        self._override = settings.platform_urls.get("threads")
-        self._base = (self._override or DEFAULT_BASE_URL).rstrip("/")
+        override = settings.platform_urls.get("threads")
+        self._base = (override or DEFAULT_BASE_URL).rstrip("/")
         self._polling = polling or Polling()
-        self._media_url = media_url or self._signed_url
-        self._secret: str | None = None
+        self._media = MediaUrls(settings, platform="Threads", override=override)
+        self._media_url = media_url or self._media.sign
 
     # -- validation
 
@@ -150,7 +151,7 @@ class ThreadsAdapter:
     async def publish(self, request: PublishRequest) -> Published:
         flow = self._flow(request.account)
         if request.media:
-            self._require_public_media()
+            self._media.require_public()
         deadline = time.monotonic() + self._settings.publish_timeout_s * PUBLISH_BUDGET
         lookup = _lookup(request)
         await flow.check_quota(lookup=lookup)
@@ -201,21 +202,11 @@ class ThreadsAdapter:
         return await self._flow(request.account).find(_lookup(request), since=since)
 
     async def delete(self, account: AccountRef, external_id: str) -> None:
-        _, token = _user_and_token(account)
-        try:
-            await self._graph.call(
-                "DELETE",
-                f"{self._base}/{quote(external_id, safe='')}",
-                token=token,
-                step=Step("deleting the post"),
-            )
-        except Permanent as exc:
-            if exc.platform_code == "100/33":  # no such post: already deleted
-                return
-            raise
+        _, token = user_and_token(account, platform="Threads")
+        await self._graph.delete(f"{self._base}/{quote(external_id, safe='')}", token=token)
 
     async def metrics(self, account: AccountRef, external_id: str) -> dict[str, int]:
-        _, token = _user_and_token(account)
+        _, token = user_and_token(account, platform="Threads")
         answer = await self._graph.call(
             "GET",
             f"{self._base}/{quote(external_id, safe='')}/insights",
@@ -232,24 +223,10 @@ class ThreadsAdapter:
     # -- plumbing
 
     def _flow(self, account: AccountRef) -> ContainerFlow:
-        user, token = _user_and_token(account)
+        user, token = user_and_token(account, platform="Threads")
         return ContainerFlow(
             self._graph, API, base=self._base, user=user, token=token, polling=self._polling
         )
-
-    def _require_public_media(self) -> None:
-        if self._override is None and not is_public_address(self._settings.public_url):
-            raise Permanent(
-                "Threads downloads each image and video from postwright's public address, "
-                f"and POSTWRIGHT_PUBLIC_URL ({self._settings.public_url}) cannot be reached from "
-                "the internet; set it to the address where postwright is published"
-            )
-
-    def _signed_url(self, media: MediaFile) -> str:
-        if self._secret is None:
-            self._secret = self._settings.resolved_secret_key()
-        expires_at = datetime.now(UTC) + MEDIA_URL_TTL
-        return signed_media_url(self._settings, media.id, expires_at, secret_key=self._secret)
 
 
 def _lookup(request: PublishRequest) -> Lookup:
@@ -262,15 +239,6 @@ def _lookup(request: PublishRequest) -> Lookup:
     else:
         types = frozenset({"IMAGE"})
     return Lookup("threads", request.text, types, taken=request.taken)
-
-
-def _user_and_token(account: AccountRef) -> tuple[str, str]:
-    token = account.credentials.get("access_token")
-    if not isinstance(token, str) or not token:
-        raise AuthNeeded("the Threads account has no access token; reconnect it")
-    if not account.external_id:
-        raise AuthNeeded("the Threads account has no Threads user id; reconnect it")
-    return account.external_id, token
 
 
 def build(client: httpx.AsyncClient, settings: Settings) -> ThreadsAdapter:
