@@ -592,6 +592,59 @@ async def test_monthly_count(
     assert again.status_code == 201, again.text
 
 
+async def _tiny_plan_in(
+    client: httpx.AsyncClient, runtime: Runtime, owner: Member, timezone: str
+) -> None:
+    runtime.clock = lambda: datetime(2030, 6, 10, 12, tzinfo=UTC)
+    runtime.plans = {
+        **runtime.plans,
+        "tiny": Plan("tiny", can_schedule=True, max_days_ahead=None, max_scheduled_per_month=2),
+    }
+    await set_plan(runtime, owner, "tiny")
+    moved = await client.patch(
+        "/api/v1/workspace", json={"timezone": timezone}, headers=owner.headers
+    )
+    assert moved.status_code == 200, moved.text
+
+
+async def test_monthly_count_follows_the_workspace_time_zone(
+    client: httpx.AsyncClient, runtime: Runtime, owner: Member, sandbox: str
+) -> None:
+    # Auckland is UTC+12 in winter: its July starts at 2030-06-30T12:00Z
+    await _tiny_plan_in(client, runtime, owner, "Pacific/Auckland")
+    for when in ("2030-06-30T13:00:00Z", "2030-07-05T09:00:00Z"):  # both in Auckland's July
+        await create_post(client, owner, [sandbox], scheduled_at=when)
+    july = await _post(client, owner, _body(sandbox, scheduled_at="2030-07-20T09:00:00Z"))
+    assert "2 scheduled posts a month" in assert_problem(july, 403)
+    # 23:00 on 30 June in Auckland, then earlier in June: June there has room for both
+    for when in ("2030-06-30T11:00:00Z", "2030-06-29T09:00:00Z"):
+        june = await _post(client, owner, _body(sandbox, scheduled_at=when))
+        assert june.status_code == 201, june.text
+
+
+async def test_moving_a_delivery_counts_in_the_workspace_time_zone(
+    client: httpx.AsyncClient, runtime: Runtime, owner: Member, sandbox: str
+) -> None:
+    # Los Angeles is UTC-7 in summer: its June ends at 2030-07-01T07:00Z
+    await _tiny_plan_in(client, runtime, owner, "America/Los_Angeles")
+    for when in ("2030-06-15T09:00:00Z", "2030-07-01T03:00:00Z"):  # both in LA's June
+        await create_post(client, owner, [sandbox], scheduled_at=when)
+    later = await create_post(client, owner, [sandbox], scheduled_at="2030-07-10T09:00:00Z")
+    delivery = later["deliveries"][0]["id"]
+    moved = await client.patch(
+        f"/api/v1/deliveries/{delivery}",
+        json={"scheduled_at": "2030-07-01T06:00:00Z"},  # 23:00 on 30 June in LA
+        headers=owner.headers,
+    )
+    assert "2 scheduled posts a month" in assert_problem(moved, 403)
+    moved = await client.patch(
+        f"/api/v1/deliveries/{delivery}",
+        json={"scheduled_at": "2030-07-01T07:00:00Z"},  # midnight on 1 July in LA
+        headers=owner.headers,
+    )
+    assert moved.status_code == 200, moved.text
+
+
 async def test_unknown_plan_unlocks_nothing(
     client: httpx.AsyncClient, runtime: Runtime, owner: Member, sandbox: str
 ) -> None:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from postwright.domain.errors import InvalidInput
 from postwright.domain.timeutil import (
+    calendar_month,
     format_duration,
     format_utc,
     load_timezone,
@@ -231,3 +232,41 @@ def test_format_utc_converts_to_utc() -> None:
     assert format_utc(datetime(2026, 3, 1, 11, 42, tzinfo=PARIS)) == "2026-03-01 10:42:00 UTC"
     with pytest.raises(ValueError):
         format_utc(datetime(2026, 3, 1))
+
+
+@pytest.mark.parametrize(
+    ("zone", "instant", "start", "end"),
+    [
+        # UTC+12 in winter, +13 in summer (DST ends in April, starts in late September)
+        ("Pacific/Auckland", "2030-06-30T12:00Z", "2030-06-30T12:00Z", "2030-07-31T12:00Z"),
+        ("Pacific/Auckland", "2030-06-30T11:59Z", "2030-05-31T12:00Z", "2030-06-30T12:00Z"),
+        ("Pacific/Auckland", "2030-04-15T00:00Z", "2030-03-31T11:00Z", "2030-04-30T12:00Z"),
+        ("Pacific/Auckland", "2030-12-31T11:00Z", "2030-12-31T11:00Z", "2031-01-31T11:00Z"),
+        # UTC-7 in summer, -8 in winter (DST ends on 3 November 2030)
+        ("America/Los_Angeles", "2030-07-01T06:59Z", "2030-06-01T07:00Z", "2030-07-01T07:00Z"),
+        ("America/Los_Angeles", "2030-11-20T00:00Z", "2030-11-01T07:00Z", "2030-12-01T08:00Z"),
+        ("America/Los_Angeles", "2031-01-01T07:59Z", "2030-12-01T08:00Z", "2031-01-01T08:00Z"),
+        # Paraguay sprang forward at midnight on 1 October 2017: 00:00 never happened there
+        ("America/Asuncion", "2017-10-01T04:00Z", "2017-10-01T04:00Z", "2017-11-01T03:00Z"),
+        ("America/Asuncion", "2017-10-01T03:59Z", "2017-09-01T04:00Z", "2017-10-01T04:00Z"),
+        ("UTC", "2030-02-28T23:59Z", "2030-02-01T00:00Z", "2030-03-01T00:00Z"),
+    ],
+)
+def test_calendar_month(zone: str, instant: str, start: str, end: str) -> None:
+    def utc(value: str) -> datetime:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+    assert calendar_month(utc(instant), ZoneInfo(zone)) == (utc(start), utc(end))
+
+
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2999, 1, 1)))
+def test_calendar_month_holds_the_instant_and_starts_on_a_first(naive: datetime) -> None:
+    instant = naive.replace(tzinfo=UTC)
+    for tz in (ZoneInfo("Pacific/Auckland"), ZoneInfo("America/Los_Angeles"), NEW_YORK):
+        start, end = calendar_month(instant, tz)
+        assert start <= instant < end
+        assert start.astimezone(tz).day == 1
+        assert (start - timedelta(microseconds=1)).astimezone(tz).month != start.astimezone(
+            tz
+        ).month
+        assert end.astimezone(tz).day == 1

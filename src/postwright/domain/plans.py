@@ -1,7 +1,8 @@
 """Plans: what a workspace may schedule, as configuration rather than code.
 
 A workspace names its plan; the plan says whether it may schedule at all, how far ahead, and how
-many scheduled posts a month. The built-in plans are:
+many scheduled posts a month (a calendar month in the workspace's time zone, from
+`timeutil.calendar_month`). The built-in plans are:
 
     plan       can schedule  max days ahead  max scheduled a month
     free       no            -               -
@@ -170,8 +171,8 @@ def check_schedule(
 ) -> None:
     """Raise `PlanLimitExceeded` unless `plan` lets the workspace schedule a post then.
 
-    `scheduled_this_month` counts the workspace's posts already scheduled this month, without
-    the one being checked.
+    `scheduled_this_month` counts the workspace's posts already scheduled in the calendar month
+    (in the workspace's time zone) that holds `scheduled_at`, without the one being checked.
     """
     scheduled_at = require_aware(scheduled_at, "scheduled_at")
     now = require_aware(now, "now")

@@ -34,6 +34,7 @@ from postwright.domain.errors import InvalidInput
 
 __all__ = [
     "LocalResolution",
+    "calendar_month",
     "format_duration",
     "format_utc",
     "load_timezone",
@@ -202,6 +203,21 @@ def require_aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be an aware datetime, got a naive one")
     return value.astimezone(UTC)
+
+
+def calendar_month(instant: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The calendar month in `tz` that holds `instant`, as UTC instants [start, end).
+
+    A month starts at local midnight on its 1st. Where the clocks spring forward at midnight
+    (Paraguay on 1 October 2017) that midnight never happens and the month starts at the jump;
+    where they fall back over midnight the month starts at its first occurrence (fold=0 gives
+    both).
+    """
+    local = require_aware(instant, "instant").astimezone(tz)
+    start = datetime(local.year, local.month, 1, tzinfo=tz)
+    year, month = divmod(local.year * 12 + local.month, 12)
+    end = datetime(year, month + 1, 1, tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def format_utc(value: datetime) -> str:

@@ -534,8 +534,9 @@ async def _check_time(
     workspace = await identity.get_workspace(conn, workspace_id=principal.workspace_id)
     if workspace is None:
         raise NotFound("no such workspace")
-    month_start = when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    next_month = (month_start + timedelta(days=32)).replace(day=1)
+    month_start, next_month = timeutil.calendar_month(
+        when, timeutil.load_timezone(workspace.timezone)
+    )
     count = await post_store.count_scheduled_between(
         conn,
         workspace_id=workspace.id,

@@ -340,8 +340,11 @@ async def _check_plan(
     *,
     exclude_post: uuid.UUID | None,
 ) -> None:
-    month_start = scheduled_at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    next_month = (month_start + timedelta(days=32)).replace(day=1)
+    # "a month" is the workspace's calendar month: a post at 09:00 on the 1st in Auckland
+    # belongs to that month, not to the UTC month that is still ending
+    month_start, next_month = timeutil.calendar_month(
+        scheduled_at, timeutil.load_timezone(workspace.timezone)
+    )
     count = await post_store.count_scheduled_between(
         conn,
         workspace_id=workspace.id,
