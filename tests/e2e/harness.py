@@ -3,7 +3,8 @@ and accounts in them, and a few Playwright conveniences.
 
 X and Mastodon accounts point at the emulator (the X adapter through `POSTWRIGHT_PLATFORM_URLS`,
 Mastodon through the account's `instance_url`), so posts really go out, and faults injected
-into the emulator really fail them.
+into the emulator really fail them. Facebook Login is the emulator's too (`POSTWRIGHT_OAUTH_URLS`
+and the client it expects), so a test can connect Pages through its consent form.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 import httpx
 
 from postwright.domain.models import AccountStatus
+from postwright.platforms.emulator.oauth_core import client_secret_for, emulator_oauth_urls
 from postwright.runtime import Runtime
 from postwright.settings import Settings
 from postwright.store import accounts as account_store
@@ -51,6 +53,7 @@ WORKSPACE = "acme"
 SECRET_KEY = "e2e-secret-key-not-for-production-0123456789"
 # the browser runs in this zone, so the dates a test types mean one known instant
 BROWSER_TIME_ZONE = "Europe/Paris"
+FACEBOOK_CLIENT_ID = "pw-e2e-facebook"
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,15 @@ def running_stack(tmp: Path) -> Iterator[Stack]:
         "POSTWRIGHT_PUBLIC_URL": base_url,
         "POSTWRIGHT_SANDBOX_URL": emulator_url,
         "POSTWRIGHT_PLATFORM_URLS": json.dumps({"x": emulator_url}),
+        "POSTWRIGHT_OAUTH_URLS": json.dumps(
+            {
+                k: v
+                for k, v in emulator_oauth_urls(emulator_url).items()
+                if k.startswith("facebook.")
+            }
+        ),
+        "POSTWRIGHT_FACEBOOK_CLIENT_ID": FACEBOOK_CLIENT_ID,
+        "POSTWRIGHT_FACEBOOK_CLIENT_SECRET": client_secret_for(FACEBOOK_CLIENT_ID),
         "POSTWRIGHT_LOG_LEVEL": "warning",
     }
     owner = User("owner@acme.test", "owner")

@@ -64,6 +64,7 @@ async function load () {
 function setupSubmit () {
   const error = document.getElementById('choose-error')
   const submit = document.getElementById('choose-submit')
+  form.addEventListener('change', () => { error.hidden = true })
   form.addEventListener('submit', async e => {
     e.preventDefault()
     error.hidden = true
