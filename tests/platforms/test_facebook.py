@@ -1,16 +1,13 @@
-"""The Facebook Pages adapter against the emulator over a real socket: every flow, every error."""
+"""The Facebook Pages adapter against the emulator over a real socket: every flow, every error.
+What it shares with the Instagram and Threads tests is in `meta_containers`."""
 
 from __future__ import annotations
 
-import hashlib
-import socket
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-import httpx
 import pytest
 
 from postwright.domain.content_rules import ContentDraft, MediaInfo
@@ -24,21 +21,14 @@ from postwright.platforms.emulator.testing import BackgroundEmulator
 from postwright.platforms.facebook import FacebookAdapter
 from postwright.platforms.http import make_client
 from postwright.settings import Settings
+from tests.platforms import meta_containers as meta
+from tests.platforms.meta_containers import add_fault
 
 PAGE = "1001"
 TOKEN = "page-token"
 
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[BackgroundEmulator]:
-    with BackgroundEmulator(create_app(seed=7)) as emu:
-        yield emu
-
-
-@pytest.fixture(autouse=True)
-def _clean(emulator: BackgroundEmulator) -> None:
-    emulator.app.ledger.clear()
-    emulator.app.faults.clear()
+emulator = meta.emulator
+_clean = meta.clean_emulator
 
 
 def settings_for(url: str, tmp_path: Path, *, timeout_s: float = 2.0) -> Settings:
@@ -60,34 +50,13 @@ async def adapter(emulator: BackgroundEmulator, tmp_path: Path) -> AsyncIterator
 
 
 def account(token: str = TOKEN, page: str | None = PAGE) -> AccountRef:
-    return AccountRef(
-        id=uuid.uuid4(),
-        handle="brand",
-        external_id=page,
-        options={},
-        credentials={"access_token": token},
-    )
+    return meta.emulated_account(page, token)
 
 
 def media_file(
     tmp_path: Path, name: str, *, kind: str = "image", data: bytes | None = None
 ) -> MediaFile:
-    if data is None:
-        head = b"\xff\xd8\xff\xe0" if kind == "image" else b"\x00\x00\x00\x18ftypmp42"
-        data = head + name.encode() * 64
-    path = tmp_path / name
-    path.write_bytes(data)
-    mime = "image/jpeg" if kind == "image" else "video/mp4"
-    return MediaFile(
-        id=uuid.uuid4(),
-        path=path,
-        filename=name,
-        mime_type=mime,
-        kind=kind,
-        size_bytes=len(data),
-        checksum_sha256=hashlib.sha256(data).hexdigest(),
-        alt_text=f"alt for {name}" if kind == "image" else None,
-    )
+    return meta.media_file(tmp_path, name, kind=kind, data=data)
 
 
 def request(
@@ -97,16 +66,7 @@ def request(
     options: dict[str, Any] | None = None,
     acct: AccountRef | None = None,
 ) -> PublishRequest:
-    return PublishRequest(
-        delivery_id=uuid.uuid4(),
-        idempotency_key=uuid.uuid4().hex,
-        text=text,
-        media=media or [],
-        options=options or {},
-        account=acct or account(),
-        fingerprint="",
-        scheduled_at=None,
-    )
+    return meta.publish_request(acct or account(), text, media or [], options or {})
 
 
 def posts(emulator: BackgroundEmulator) -> list[StoredPost]:
@@ -119,16 +79,8 @@ def sent_photos(post: StoredPost) -> list[dict[str, Any]]:
     return [cast(dict[str, Any], photo) for photo in photos]
 
 
-def add_fault(emulator: BackgroundEmulator, rule: dict[str, Any]) -> None:
-    response = httpx.post(f"{emulator.url}/_emulator/faults", json=rule)
-    assert response.status_code == 201, response.text
-
-
 def graph_body(code: int, message: str, subcode: int | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    return {"error": {**error, "fbtrace_id": "Atrace"}}
+    return meta.graph_body(code, message, subcode, fbtrace_id="Atrace")
 
 
 # -- publishing ---------------------------------------------------------------------------------
@@ -235,12 +187,7 @@ async def test_find_matches_by_text_after_since(adapter: FacebookAdapter) -> Non
 async def test_delete_removes_the_post_and_tolerates_a_second_delete(
     adapter: FacebookAdapter, emulator: BackgroundEmulator
 ) -> None:
-    published = await adapter.publish(request("short-lived"))
-
-    await adapter.delete(account(), published.external_id)
-    await adapter.delete(account(), published.external_id)
-
-    assert posts(emulator) == []
+    await meta.deleted_twice(adapter, request("short-lived"), lambda: posts(emulator))
 
 
 async def test_metrics_of_a_feed_post(adapter: FacebookAdapter) -> None:
@@ -419,12 +366,9 @@ async def test_connection_dropped_after_store_is_uncertain(
 
 
 async def test_connection_refused_is_retryable(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     client = make_client(timeout_s=1.0)
     try:
-        adapter = facebook.build(client, settings_for(f"http://127.0.0.1:{port}", tmp_path))
+        adapter = facebook.build(client, settings_for(meta.closed_port_url(), tmp_path))
         with pytest.raises(Retryable, match="could not connect"):
             await adapter.publish(request("hi"))
     finally:

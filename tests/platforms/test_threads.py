@@ -1,157 +1,70 @@
 """The Threads adapter against the emulator over a real socket: text, link, images, video,
-carousel, quota, recovery of a lost publish answer, every error class, validation."""
+carousel, quota, recovery of a lost publish answer, every error class, validation. The scenarios
+it shares with Instagram are in `meta_containers`."""
 
 from __future__ import annotations
 
-import hashlib
-import socket
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 import httpx
 import pytest
 
 from postwright.domain.content_rules import ContentDraft, MediaInfo
-from postwright.domain.errors import AuthNeeded, Permanent, RateLimited, Retryable, Uncertain
+from postwright.domain.errors import RateLimited
 from postwright.platforms.base import AccountRef, MediaFile, PublishRequest
 from postwright.platforms.emulator import RateLimit, create_app
 from postwright.platforms.emulator.facebook import metric_value
-from postwright.platforms.emulator.instagram import shortcode
 from postwright.platforms.emulator.ledger import StoredPost
+from postwright.platforms.emulator.meta_containers import shortcode
 from postwright.platforms.emulator.testing import BackgroundEmulator
-from postwright.platforms.graph import Polling, PublishingQuotaExceeded
 from postwright.platforms.http import make_client
-from postwright.platforms.media_urls import verify_media_signature
 from postwright.platforms.threads import ThreadsAdapter
-from postwright.settings import Settings
+from tests.platforms import meta_containers as meta
+from tests.platforms.meta_containers import assert_signed_for, children, graph_body
 
-USER = "25000000000000001"
-TOKEN = "threads-token"
-SECRET = "test-secret-for-media-urls"
-PUBLIC = "https://pw.example.com"
-FAST = Polling(first_s=0.01, factor=1.0, max_interval_s=0.01)
-PUBLISH = f"/threads/*/{USER}/threads_publish"
+THREADS = meta.MetaAccount(
+    platform="threads",
+    version="v1.0",
+    user="25000000000000001",
+    token="threads-token",
+    create_edge="threads",
+    publish_edge="threads_publish",
+    make=ThreadsAdapter,
+)
+USER = THREADS.user
 
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[BackgroundEmulator]:
-    with BackgroundEmulator(create_app(seed=7)) as emu:
-        yield emu
-
-
-@pytest.fixture(autouse=True)
-def _clean(emulator: BackgroundEmulator) -> None:
-    emulator.app.ledger.clear()
-    emulator.app.faults.clear()
-
-
-def settings_for(url: str | None, tmp_path: Path, *, timeout_s: float = 2.0) -> Settings:
-    return Settings(
-        data_dir=tmp_path,
-        secret_key=SECRET,
-        public_url=PUBLIC,
-        platform_urls={"threads": f"{url}/threads/v1.0"} if url else {},
-        publish_timeout_s=timeout_s,
-    )
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    client = make_client(timeout_s=2.0)
-    try:
-        yield client
-    finally:
-        await client.aclose()
+emulator = meta.emulator
+client = meta.client
+_clean = meta.clean_emulator
 
 
 @pytest.fixture
 def adapter(
     client: httpx.AsyncClient, emulator: BackgroundEmulator, tmp_path: Path
 ) -> ThreadsAdapter:
-    return ThreadsAdapter(client, settings=settings_for(emulator.url, tmp_path), polling=FAST)
+    return THREADS.adapter(client, emulator.url, tmp_path)
 
 
-def account(token: str = TOKEN) -> AccountRef:
-    return AccountRef(
-        id=uuid.uuid4(),
-        handle="brand",
-        external_id=USER,
-        options={},
-        credentials={"access_token": token},
-    )
+def account(token: str = THREADS.token) -> AccountRef:
+    return THREADS.account(token)
 
 
 def media_file(tmp_path: Path, name: str, *, kind: str = "image") -> MediaFile:
-    data = (
-        b"\x89PNG\r\n\x1a\n" if kind == "image" else b"\x00\x00\x00\x18ftypmp42"
-    ) + name.encode() * 32
-    path = tmp_path / name
-    path.write_bytes(data)
-    return MediaFile(
-        id=uuid.uuid4(),
-        path=path,
-        filename=name,
-        mime_type="image/png" if kind == "image" else "video/mp4",
-        kind=kind,
-        size_bytes=len(data),
-        checksum_sha256=hashlib.sha256(data).hexdigest(),
-        alt_text=f"alt for {name}",
-    )
+    return meta.media_file(tmp_path, name, kind=kind, image_type="image/png", video_alt=True)
 
 
 def request(text: str, media: list[MediaFile] | None = None, **options: Any) -> PublishRequest:
-    return PublishRequest(
-        delivery_id=uuid.uuid4(),
-        idempotency_key=uuid.uuid4().hex,
-        text=text,
-        media=media or [],
-        options=options,
-        account=account(),
-        fingerprint="",
-        scheduled_at=None,
-    )
+    return THREADS.request(text, media or [], **options)
 
 
 def posts(emulator: BackgroundEmulator) -> list[StoredPost]:
-    return emulator.app.ledger.entries(platform="threads", account=USER)
+    return THREADS.posts(emulator)
 
 
 def params(post: StoredPost) -> dict[str, Any]:
-    value = post.attributes["params"]
-    assert isinstance(value, dict)
-    return cast(dict[str, Any], value)
-
-
-def children(post: StoredPost) -> list[dict[str, Any]]:
-    value = post.attributes["children"]
-    assert isinstance(value, list)
-    return [cast(dict[str, Any], item) for item in value]
-
-
-def add_fault(emulator: BackgroundEmulator, rule: dict[str, Any]) -> None:
-    response = httpx.post(f"{emulator.url}/_emulator/faults", json=rule)
-    assert response.status_code == 201, response.text
-
-
-def graph_body(code: int, message: str, subcode: int | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    return {"error": error}
-
-
-def assert_signed_for(url: str, media: MediaFile) -> None:
-    parts = urlsplit(url)
-    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{PUBLIC}/media/{media.id}"
-    query = parse_qs(parts.query)
-    assert verify_media_signature(
-        SECRET, str(media.id), query["exp"][0], query["sig"][0], now=datetime.now(UTC)
-    )
+    return meta.dict_attribute(post, "params")
 
 
 # -- publishing ---------------------------------------------------------------------------------
@@ -256,12 +169,7 @@ async def test_find_matches_text_type_and_time(adapter: ThreadsAdapter, tmp_path
 async def test_delete_and_delete_again(
     adapter: ThreadsAdapter, emulator: BackgroundEmulator
 ) -> None:
-    published = await adapter.publish(request("short-lived"))
-
-    await adapter.delete(account(), published.external_id)
-    await adapter.delete(account(), published.external_id)
-
-    assert posts(emulator) == []
+    await meta.deleted_twice(adapter, request("short-lived"), lambda: posts(emulator))
 
 
 async def test_metrics(adapter: ThreadsAdapter) -> None:
@@ -284,38 +192,20 @@ async def test_metrics(adapter: ThreadsAdapter) -> None:
 
 
 async def test_expired_token_needs_auth(adapter: ThreadsAdapter) -> None:
-    with pytest.raises(AuthNeeded, match="code 190/463"):
-        await adapter.publish(replace(request("hi"), account=account("expired-token")))
+    await meta.expired_token_needs_auth(THREADS, adapter, request("hi"))
 
 
 async def test_code_190_on_publish_needs_auth(
     adapter: ThreadsAdapter, emulator: BackgroundEmulator
 ) -> None:
-    add_fault(
-        emulator,
-        {
-            "match": {"platform": "threads"},
-            "effect": {"status": 400, "body": graph_body(190, "bad")},
-        },
-    )
-    with pytest.raises(AuthNeeded):
-        await adapter.publish(request("hi"))
-    assert posts(emulator) == []
+    await meta.code_190_on_publish_needs_auth(THREADS, adapter, emulator, request("hi"))
 
 
 async def test_throttle_code_4_with_the_buc_header(
     adapter: ThreadsAdapter, emulator: BackgroundEmulator
 ) -> None:
-    add_fault(
-        emulator, {"match": {"platform": "threads"}, "effect": {"rate_limit": {"retry_after": 120}}}
-    )
-    before = datetime.now(UTC)
-    with pytest.raises(RateLimited) as caught:
-        await adapter.publish(request("hi"))
-    reset = caught.value.reset_at
-    assert reset is not None
-    assert before + timedelta(seconds=119) <= reset <= before + timedelta(seconds=125)
-    assert "code 4" in str(caught.value)
+    error = await meta.injected_throttle(THREADS, adapter, emulator, request("hi"), retry_after=120)
+    assert "code 4" in str(error)
 
 
 async def test_the_call_budget_spent_is_rate_limited_until_the_window_ends(tmp_path: Path) -> None:
@@ -323,7 +213,7 @@ async def test_the_call_budget_spent_is_rate_limited_until_the_window_ends(tmp_p
     with BackgroundEmulator(app) as emu:
         client = make_client(timeout_s=2.0)
         try:
-            adapter = ThreadsAdapter(client, settings=settings_for(emu.url, tmp_path), polling=FAST)
+            adapter = THREADS.adapter(client, emu.url, tmp_path)
             before = datetime.now(UTC)
             with pytest.raises(RateLimited) as caught:
                 await adapter.publish(request("hi"))  # the quota check passes, the container not
@@ -335,125 +225,75 @@ async def test_the_call_budget_spent_is_rate_limited_until_the_window_ends(tmp_p
 
 
 async def test_the_publishing_quota(client: httpx.AsyncClient, tmp_path: Path) -> None:
-    app = create_app(rate_limits={"threads.publishing": RateLimit(limit=2, window_seconds=86_400)})
-    with BackgroundEmulator(app) as emu:
-        adapter = ThreadsAdapter(client, settings=settings_for(emu.url, tmp_path), polling=FAST)
-        await adapter.publish(request("one"))
-        await adapter.publish(request("two"))
-        with pytest.raises(PublishingQuotaExceeded) as caught:
-            await adapter.publish(request("three"))
-        first = emu.app.ledger.entries(platform="threads")[0]
-    reset = caught.value.reset_at
-    assert reset is not None
-    expected = datetime.fromtimestamp(first.created_at, UTC) + timedelta(days=1)
-    assert abs((reset - expected).total_seconds()) <= 1
-    assert "allows 2 posts per 24 h" in str(caught.value)
+    reqs = [request("one"), request("two"), request("three")]
+    error = await meta.publishing_quota(THREADS, client, tmp_path, reqs)
+    assert "allows 2 posts per 24 h" in str(error)
 
 
 async def test_a_container_error_names_the_file_and_keeps_the_reason(
     client: httpx.AsyncClient, emulator: BackgroundEmulator, tmp_path: Path
 ) -> None:
     media = [media_file(tmp_path, "ok.png"), media_file(tmp_path, "bad.mp4", kind="video")]
-    adapter = ThreadsAdapter(
+    error = await meta.a_failed_container_is_permanent(
+        THREADS,
         client,
-        settings=settings_for(emulator.url, tmp_path),
-        polling=FAST,
-        media_url=lambda m: f"{PUBLIC}/media/{m.id}" + ("/fail" if m.kind == "video" else ""),
+        emulator,
+        tmp_path,
+        request("two", media),
+        fails=lambda m: m.kind == "video",
     )
-    with pytest.raises(Permanent) as caught:
-        await adapter.publish(request("two", media))
-    assert caught.value.media_file == "bad.mp4"
-    assert "bad.mp4" in str(caught.value)
-    assert "FAILED_DOWNLOADING_VIDEO" in str(caught.value)
-    assert posts(emulator) == []
+    assert error.media_file == "bad.mp4"
+    assert "bad.mp4" in str(error)
+    assert "FAILED_DOWNLOADING_VIDEO" in str(error)
 
 
 async def test_code_100_is_permanent_with_the_platform_message(
     adapter: ThreadsAdapter, emulator: BackgroundEmulator, tmp_path: Path
 ) -> None:
-    add_fault(
+    error = await meta.code_100_on_a_container_is_permanent(
+        THREADS,
+        adapter,
         emulator,
-        {
-            "match": {"path": f"/threads/*/{USER}/threads", "method": "POST"},
-            "effect": {"status": 400, "body": graph_body(100, "(#100) Invalid image")},
-        },
+        request("x", [media_file(tmp_path, "odd.png")]),
+        graph_body(100, "(#100) Invalid image"),
     )
-    with pytest.raises(Permanent, match="Invalid image") as caught:
-        await adapter.publish(request("x", [media_file(tmp_path, "odd.png")]))
-    assert caught.value.media_file == "odd.png"
+    assert "Invalid image" in str(error)
+    assert error.media_file == "odd.png"
 
 
 async def test_a_5xx_on_publish_is_settled_by_publishing_the_container_again(
     adapter: ThreadsAdapter, emulator: BackgroundEmulator
 ) -> None:
-    add_fault(emulator, {"match": {"platform": "threads"}, "effect": {"status": 503}, "count": 1})
-
-    published = await adapter.publish(request("once"))
-
-    [post] = posts(emulator)
-    assert published.external_id == post.post_id
+    await meta.server_error_on_publish_is_settled(
+        THREADS, adapter, emulator, request("once"), status=503
+    )
 
 
 async def test_a_timeout_after_store_is_settled_by_the_container_status(
     client: httpx.AsyncClient, emulator: BackgroundEmulator, tmp_path: Path
 ) -> None:
-    add_fault(
-        emulator,
-        {"match": {"platform": "threads"}, "effect": {"timeout_after_store": True}, "count": 1},
+    await meta.lost_publish_answer_is_settled(
+        THREADS, client, emulator, tmp_path, request("did it land?"), effect="timeout_after_store"
     )
-    adapter = ThreadsAdapter(
-        client, settings=settings_for(emulator.url, tmp_path, timeout_s=0.5), polling=FAST
-    )
-
-    published = await adapter.publish(request("did it land?"))
-
-    [post] = posts(emulator)
-    assert published.external_id == post.post_id
 
 
 async def test_uncertain_when_it_cannot_be_settled_then_find_settles_it(
     client: httpx.AsyncClient, emulator: BackgroundEmulator, tmp_path: Path
 ) -> None:
-    add_fault(
-        emulator, {"match": {"path": PUBLISH}, "effect": {"reset_after_store": True}, "count": 1}
+    await meta.uncertain_then_find_settles_it(
+        THREADS, client, emulator, tmp_path, request("lost"), effect="reset_after_store"
     )
-    add_fault(
-        emulator,
-        {
-            "match": {"path": f"/threads/*/{USER}/threads", "method": "GET"},
-            "effect": {"status": 500},
-            "count": 1,
-        },
-    )
-    adapter = ThreadsAdapter(client, settings=settings_for(emulator.url, tmp_path), polling=FAST)
-    since = datetime.now(UTC) - timedelta(seconds=1)
-    req = request("lost")
-
-    with pytest.raises(Uncertain):
-        await adapter.publish(req)
-    found = await adapter.find(req, since=since)
-
-    [post] = posts(emulator)
-    assert found is not None
-    assert found.external_id == post.post_id
 
 
 async def test_connection_refused_is_retryable(client: httpx.AsyncClient, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    adapter = ThreadsAdapter(
-        client, settings=settings_for(f"http://127.0.0.1:{port}", tmp_path), polling=FAST
-    )
-    with pytest.raises(Retryable, match="could not connect"):
-        await adapter.publish(request("x"))
+    await meta.connection_refused_is_retryable(THREADS, client, tmp_path, request("x"))
 
 
 async def test_media_needs_a_public_address(client: httpx.AsyncClient, tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, secret_key=SECRET, public_url="http://localhost:8000")
-    adapter = ThreadsAdapter(client, settings=settings, polling=FAST)
-    with pytest.raises(Permanent, match="POSTWRIGHT_PUBLIC_URL"):
-        await adapter.publish(request("x", [media_file(tmp_path, "a.png")]))
+    req = request("x", [media_file(tmp_path, "a.png")])
+    await meta.media_needs_a_public_address(
+        THREADS, client, tmp_path, req, public_url="http://localhost:8000"
+    )
 
 
 # -- validation -----------------------------------------------------------------------------------
