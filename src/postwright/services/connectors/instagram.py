@@ -31,18 +31,17 @@ from postwright.services.connect import (
 )
 from postwright.services.connectors.meta import (
     FACEBOOK_SETUP,
+    exchange_for_long_lived,
     facebook_app,
     facebook_configured,
     facebook_pages,
-    long_lived_token,
 )
 from postwright.services.connectors.oauth2 import (
     OAuth2App,
     api_get,
     authorization_url,
-    client_pair,
-    exchange_code,
     expires_at,
+    platform_app,
 )
 from postwright.settings import Settings
 
@@ -89,18 +88,13 @@ class InstagramConnector:
 
     def app(self, settings: Settings) -> OAuth2App:
         """The Instagram Login client."""
-        client_id, secret = client_pair(
+        return platform_app(
+            settings,
             self.platform,
-            settings.instagram_client_id,
-            settings.instagram_client_secret,
+            (settings.instagram_client_id, settings.instagram_client_secret),
             INSTAGRAM_SETUP,
-        )
-        return OAuth2App(
-            platform=self.platform,
-            client_id=client_id,
-            client_secret=secret,
-            authorize_url=settings.oauth_url("instagram", "authorize", AUTHORIZE_URL),
-            token_url=settings.oauth_url("instagram", "token", TOKEN_URL),
+            authorize_url=AUTHORIZE_URL,
+            token_url=TOKEN_URL,
             scopes=INSTAGRAM_SCOPES,
             scope_separator=",",
             token_auth="client_secret_post",
@@ -133,16 +127,13 @@ class InstagramConnector:
         self, rt: Runtime, pending: PendingAuthorization, params: Mapping[str, str]
     ) -> list[ConnectedAccount]:
         settings = rt.settings
-        app = self.app(settings)
-        short = await exchange_code(rt, app, pending, params)
-        graph = settings.oauth_url("instagram", "graph", GRAPH_URL)
-        long = await long_lived_token(
+        short, long = await exchange_for_long_lived(
             rt,
-            self.platform,
-            f"{graph}/access_token",
+            self.app(settings),
+            pending,
+            params,
+            graph_url=settings.oauth_url("instagram", "graph", GRAPH_URL),
             grant_type="ig_exchange_token",
-            client_secret=app.client_secret,
-            short_token=short["access_token"],
         )
         api = settings.oauth_url("instagram", "api", API_URL)
         me = await api_get(

@@ -31,11 +31,12 @@ from postwright.services.connect import (
 from postwright.services.connectors.oauth2 import (
     OAuth2App,
     api_get,
+    api_url,
     authorization_url,
-    client_pair,
     credentials_of,
     exchange_code,
     expires_at,
+    platform_app,
 )
 from postwright.settings import Settings
 
@@ -65,18 +66,13 @@ class LinkedInConnector:
         return bool(settings.linkedin_client_id and settings.linkedin_client_secret)
 
     def app(self, settings: Settings, *, organizations: bool = False) -> OAuth2App:
-        client_id, secret = client_pair(
+        return platform_app(
+            settings,
             self.platform,
-            settings.linkedin_client_id,
-            settings.linkedin_client_secret,
+            (settings.linkedin_client_id, settings.linkedin_client_secret),
             self.setup_hint,
-        )
-        return OAuth2App(
-            platform=self.platform,
-            client_id=client_id,
-            client_secret=secret,
-            authorize_url=settings.oauth_url("linkedin", "authorize", AUTHORIZE_URL),
-            token_url=settings.oauth_url("linkedin", "token", TOKEN_URL),
+            authorize_url=AUTHORIZE_URL,
+            token_url=TOKEN_URL,
             scopes=MEMBER_SCOPES + (ORGANIZATION_SCOPES if organizations else ()),
             token_auth="client_secret_post",
         )
@@ -105,7 +101,7 @@ class LinkedInConnector:
         access = token["access_token"]
         credentials = credentials_of(token)
         expires = expires_at(rt, token)
-        api = settings.oauth_url("linkedin", "api", settings.platform_urls.get("linkedin", API_URL))
+        api = api_url(settings, self.platform, API_URL)
         me = await api_get(rt, self.platform, f"{api}/v2/userinfo", token=access)
         if not me.get("sub"):
             raise connect_failed(self.platform, "GET /v2/userinfo answered without `sub`")

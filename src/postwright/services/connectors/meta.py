@@ -28,6 +28,7 @@ from postwright.settings import Settings
 __all__ = [
     "FACEBOOK_GRAPH_URL",
     "FACEBOOK_SETUP",
+    "exchange_for_long_lived",
     "facebook_app",
     "facebook_configured",
     "facebook_graph",
@@ -145,3 +146,26 @@ async def long_lived_token(
     if not isinstance(answer.get("access_token"), str) or not answer["access_token"]:
         raise connect_failed(platform, "the long-lived token exchange gave no token")
     return answer
+
+
+async def exchange_for_long_lived(
+    rt: Runtime,
+    app: OAuth2App,
+    pending: PendingAuthorization,
+    params: Mapping[str, str],
+    *,
+    graph_url: str,
+    grant_type: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The code's short-lived token answer, and the long-lived one it was exchanged for at
+    `{graph_url}/access_token`."""
+    short = await exchange_code(rt, app, pending, params)
+    long = await long_lived_token(
+        rt,
+        app.platform,
+        f"{graph_url}/access_token",
+        grant_type=grant_type,
+        client_secret=app.client_secret,
+        short_token=short["access_token"],
+    )
+    return short, long

@@ -18,10 +18,10 @@ import logging
 import re
 import ssl
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import httpx
 from authlib.common.security import generate_token
@@ -32,7 +32,7 @@ with warnings.catch_warnings():
     # what postwright uses everywhere
     warnings.simplefilter("ignore", AuthlibDeprecationWarning)
     from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
-from pydantic import SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from postwright.auth.principal import Principal
 from postwright.domain.errors import Conflict, InvalidInput
@@ -40,23 +40,30 @@ from postwright.domain.platforms import Platform
 from postwright.runtime import Runtime
 from postwright.services.connect import (
     LABELS,
+    ConnectStart,
     PendingAuthorization,
     connect_failed,
     open_authorization,
+    parse_body,
 )
+from postwright.settings import Settings
 
 __all__ = [
+    "AppOptions",
     "OAuth2App",
     "RedactSecrets",
     "TokenRefused",
     "api_get",
     "api_post_form",
+    "api_url",
     "authorization_url",
     "client_pair",
     "credentials_of",
     "describe_refusal",
     "exchange_code",
     "expires_at",
+    "platform_app",
+    "start_authorization",
 ]
 
 log = logging.getLogger("postwright.connect")
@@ -80,6 +87,65 @@ class OAuth2App:
     @property
     def label(self) -> str:
         return LABELS[self.platform]
+
+
+class AppOptions(TypedDict, total=False):
+    """The `OAuth2App` fields a platform sets beyond its client and endpoints."""
+
+    scope_separator: str
+    token_auth: str
+    authorize_params: Mapping[str, str]
+    headers: Mapping[str, str]
+
+
+def platform_app(
+    settings: Settings,
+    platform: Platform,
+    client: tuple[str | None, SecretStr | None],
+    setup_hint: str,
+    *,
+    authorize_url: str,
+    token_url: str,
+    scopes: Sequence[str],
+    **options: Unpack[AppOptions],
+) -> OAuth2App:
+    """`platform`'s own client (id and secret from its settings, else the 409 that says to set
+    them), with `oauth_urls` able to override each endpoint."""
+    client_id, secret = client_pair(platform, client[0], client[1], setup_hint)
+    return OAuth2App(
+        platform=platform,
+        client_id=client_id,
+        client_secret=secret,
+        authorize_url=settings.oauth_url(platform.value, "authorize", authorize_url),
+        token_url=settings.oauth_url(platform.value, "token", token_url),
+        scopes=scopes,
+        **options,
+    )
+
+
+def api_url(settings: Settings, platform: Platform, default: str) -> str:
+    """Where to read the connected profile: the `oauth_urls` override, else the adapter's
+    `platform_urls` entry (so both talk to the same emulator), else `default`."""
+    return settings.oauth_url(
+        platform.value, "api", settings.platform_urls.get(platform.value, default)
+    )
+
+
+class _NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+async def start_authorization(
+    rt: Runtime,
+    principal: Principal,
+    body: Mapping[str, Any] | None,
+    app: Callable[[Settings], OAuth2App],
+) -> ConnectStart:
+    """`Connector.start` for a flow that takes no options: refuse any, and open an authorization
+    with the client `app` makes."""
+    parse_body(_NoOptions, body)
+    url = await authorization_url(rt, principal, app(rt.settings))
+    return ConnectStart(authorization_url=url)
 
 
 class TokenRefused(Exception):

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from postwright.auth.principal import Principal
 from postwright.domain.platforms import Platform
 from postwright.runtime import Runtime
@@ -19,16 +17,15 @@ from postwright.services.connect import (
     ConnectStart,
     PendingAuthorization,
     connect_failed,
-    parse_body,
 )
-from postwright.services.connectors.meta import long_lived_token
+from postwright.services.connectors.meta import exchange_for_long_lived
 from postwright.services.connectors.oauth2 import (
     OAuth2App,
     api_get,
-    authorization_url,
-    client_pair,
-    exchange_code,
+    api_url,
     expires_at,
+    platform_app,
+    start_authorization,
 )
 from postwright.settings import Settings
 
@@ -41,10 +38,6 @@ GRAPH_URL = "https://graph.threads.net"
 API_URL = "https://graph.threads.net/v1.0"
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class ThreadsConnector:
     platform = Platform.THREADS
     setup_hint = "set POSTWRIGHT_THREADS_CLIENT_ID and POSTWRIGHT_THREADS_CLIENT_SECRET"
@@ -53,18 +46,13 @@ class ThreadsConnector:
         return bool(settings.threads_client_id and settings.threads_client_secret)
 
     def app(self, settings: Settings) -> OAuth2App:
-        client_id, secret = client_pair(
+        return platform_app(
+            settings,
             self.platform,
-            settings.threads_client_id,
-            settings.threads_client_secret,
+            (settings.threads_client_id, settings.threads_client_secret),
             self.setup_hint,
-        )
-        return OAuth2App(
-            platform=self.platform,
-            client_id=client_id,
-            client_secret=secret,
-            authorize_url=settings.oauth_url("threads", "authorize", AUTHORIZE_URL),
-            token_url=settings.oauth_url("threads", "token", TOKEN_URL),
+            authorize_url=AUTHORIZE_URL,
+            token_url=TOKEN_URL,
             scopes=SCOPES,
             scope_separator=",",
             token_auth="client_secret_post",
@@ -73,26 +61,21 @@ class ThreadsConnector:
     async def start(
         self, rt: Runtime, principal: Principal, body: Mapping[str, Any] | None
     ) -> ConnectStart:
-        parse_body(_Body, body)
-        url = await authorization_url(rt, principal, self.app(rt.settings))
-        return ConnectStart(authorization_url=url)
+        return await start_authorization(rt, principal, body, self.app)
 
     async def finish(
         self, rt: Runtime, pending: PendingAuthorization, params: Mapping[str, str]
     ) -> list[ConnectedAccount]:
         settings = rt.settings
-        app = self.app(settings)
-        short = await exchange_code(rt, app, pending, params)
-        graph = settings.oauth_url("threads", "graph", GRAPH_URL)
-        long = await long_lived_token(
+        _, long = await exchange_for_long_lived(
             rt,
-            self.platform,
-            f"{graph}/access_token",
+            self.app(settings),
+            pending,
+            params,
+            graph_url=settings.oauth_url("threads", "graph", GRAPH_URL),
             grant_type="th_exchange_token",
-            client_secret=app.client_secret,
-            short_token=short["access_token"],
         )
-        api = settings.oauth_url("threads", "api", settings.platform_urls.get("threads", API_URL))
+        api = api_url(settings, self.platform, API_URL)
         me = await api_get(
             rt,
             self.platform,

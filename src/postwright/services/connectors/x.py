@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from postwright.auth.principal import Principal
 from postwright.domain.platforms import Platform
 from postwright.runtime import Runtime
@@ -20,16 +18,16 @@ from postwright.services.connect import (
     ConnectStart,
     PendingAuthorization,
     connect_failed,
-    parse_body,
 )
 from postwright.services.connectors.oauth2 import (
     OAuth2App,
     api_get,
-    authorization_url,
-    client_pair,
+    api_url,
     credentials_of,
     exchange_code,
     expires_at,
+    platform_app,
+    start_authorization,
 )
 from postwright.settings import Settings
 
@@ -41,10 +39,6 @@ TOKEN_URL = "https://api.x.com/2/oauth2/token"
 API_URL = "https://api.x.com"
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class XConnector:
     platform = Platform.X
     setup_hint = "set POSTWRIGHT_X_CLIENT_ID and POSTWRIGHT_X_CLIENT_SECRET"
@@ -53,15 +47,13 @@ class XConnector:
         return bool(settings.x_client_id and settings.x_client_secret)
 
     def app(self, settings: Settings) -> OAuth2App:
-        client_id, secret = client_pair(
-            self.platform, settings.x_client_id, settings.x_client_secret, self.setup_hint
-        )
-        return OAuth2App(
-            platform=self.platform,
-            client_id=client_id,
-            client_secret=secret,
-            authorize_url=settings.oauth_url("x", "authorize", AUTHORIZE_URL),
-            token_url=settings.oauth_url("x", "token", TOKEN_URL),
+        return platform_app(
+            settings,
+            self.platform,
+            (settings.x_client_id, settings.x_client_secret),
+            self.setup_hint,
+            authorize_url=AUTHORIZE_URL,
+            token_url=TOKEN_URL,
             scopes=SCOPES,
             token_auth="client_secret_basic",
         )
@@ -69,16 +61,13 @@ class XConnector:
     async def start(
         self, rt: Runtime, principal: Principal, body: Mapping[str, Any] | None
     ) -> ConnectStart:
-        parse_body(_Body, body)
-        url = await authorization_url(rt, principal, self.app(rt.settings))
-        return ConnectStart(authorization_url=url)
+        return await start_authorization(rt, principal, body, self.app)
 
     async def finish(
         self, rt: Runtime, pending: PendingAuthorization, params: Mapping[str, str]
     ) -> list[ConnectedAccount]:
-        settings = rt.settings
-        token = await exchange_code(rt, self.app(settings), pending, params)
-        api = settings.oauth_url("x", "api", settings.platform_urls.get("x", API_URL))
+        token = await exchange_code(rt, self.app(rt.settings), pending, params)
+        api = api_url(rt.settings, self.platform, API_URL)
         me = await api_get(rt, self.platform, f"{api}/2/users/me", token=token["access_token"])
         data = me.get("data")
         if not isinstance(data, dict) or not data.get("id") or not data.get("username"):
