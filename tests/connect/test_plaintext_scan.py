@@ -108,7 +108,7 @@ async def _schedule(rt: Runtime, owner: Member, account_ids: list[str], text: st
         post_service.PostCreate(
             text=text,
             targets=[post_service.TargetIn(account_id=uuid.UUID(a)) for a in account_ids],
-            scheduled_at=(rt.now() + timedelta(milliseconds=400)).isoformat(),
+            scheduled_at=(rt.now() + timedelta(seconds=1)).isoformat(),
         ),
     )
     return [d.id for d in view.deliveries]

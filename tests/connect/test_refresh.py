@@ -422,7 +422,7 @@ async def _schedule(rt: Runtime, owner: Member, account_id: uuid.UUID, text: str
         post_service.PostCreate(
             text=text,
             targets=[post_service.TargetIn(account_id=account_id)],
-            scheduled_at=(rt.now() + timedelta(milliseconds=400)).isoformat(),
+            scheduled_at=(rt.now() + timedelta(seconds=1)).isoformat(),
         ),
     )
     return view.deliveries[0].id

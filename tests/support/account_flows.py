@@ -117,7 +117,7 @@ async def callback(client: httpx.AsyncClient, location: str) -> httpx.Response:
 
 
 async def token_row(rt: Runtime, account_id: str | uuid.UUID) -> account_tokens.TokenRow:
-    async with rt.db.read() as conn:
+    async with rt.db.write() as conn:  # lock_account locks: not in a read-only transaction
         row = await account_tokens.lock_account(conn, account_id=uuid.UUID(str(account_id)))
     assert row is not None
     return row
