@@ -39,6 +39,27 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = 15 * 60
     refresh_token_ttl_s: int = 30 * 24 * 3600
 
+    # password guessing: failed logins per account (email) and per client address
+    login_account_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed logins for one email within login_window_s before it is locked.",
+    )
+    login_client_max_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed logins from one client address (IPv6: one /64) within "
+        "login_window_s, whatever the emails, before that client is refused.",
+    )
+    login_window_s: int = Field(
+        default=15 * 60, ge=1, description="The window in which failed logins are counted."
+    )
+    login_lockout_s: int = Field(
+        default=15 * 60,
+        ge=1,
+        description="How long a locked email or client is refused, even the right password.",
+    )
+
     default_plan: str = "unlimited"
     plans: str | None = Field(default=None, description="JSON object of plans over the defaults.")
 

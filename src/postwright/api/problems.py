@@ -23,6 +23,7 @@ from postwright.domain.errors import (
     PlanLimitExceeded,
     PostwrightError,
     TooLarge,
+    TooManyAttempts,
     Unauthenticated,
 )
 
@@ -55,6 +56,7 @@ _STATUS: list[tuple[type[PostwrightError], int, str]] = [
     (Forbidden, 403, "forbidden"),
     (Unauthenticated, 401, "unauthenticated"),
     (TooLarge, 413, "too-large"),
+    (TooManyAttempts, 429, "too-many-attempts"),
 ]
 _TITLES = {
     400: "Bad request",
@@ -102,7 +104,11 @@ def _for_domain(exc: PostwrightError) -> JSONResponse:
                         {"field": v.field, "rule": v.rule, "message": v.message}
                         for v in exc.violations
                     ]
-                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+                headers = None
+                if isinstance(exc, Unauthenticated):
+                    headers = {"WWW-Authenticate": "Bearer"}
+                elif isinstance(exc, TooManyAttempts):
+                    headers = {"Retry-After": str(exc.retry_after_s)}
                 return problem_response(
                     status, exc.message, slug=slug, errors=errors, headers=headers
                 )
@@ -197,4 +203,5 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _problem("No such resource in this workspace"),
     409: _problem("The resource's state forbids the action"),
     422: _problem("The input breaks a rule; `errors` lists each one"),
+    429: _problem("Too many failed attempts; `Retry-After` says how many seconds to wait"),
 }

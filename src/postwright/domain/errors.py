@@ -7,6 +7,7 @@ PostwrightError
 ├── Forbidden             403: the role does not allow the action
 │   └── PlanLimitExceeded 403: the workspace's plan does not allow it
 ├── Unauthenticated       401: no or bad credentials
+├── TooManyAttempts       429: too many failed logins; try again after `retry_after_s`
 ├── TooLarge              413: a file (upload or fetched URL) is larger than the configured cap
 └── PlatformError         raised by adapters; the engine decides from the class
     ├── Retryable         a transient failure known to have happened before the post existed
@@ -34,6 +35,7 @@ __all__ = [
     "RateLimited",
     "Retryable",
     "TooLarge",
+    "TooManyAttempts",
     "Unauthenticated",
     "Uncertain",
     "Violation",
@@ -89,6 +91,14 @@ class PlanLimitExceeded(Forbidden):
 
 class Unauthenticated(PostwrightError):
     """Missing, malformed, expired or revoked credentials."""
+
+
+class TooManyAttempts(PostwrightError):
+    """Too many failed logins for this account or from this client; nothing was checked."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class TooLarge(PostwrightError):

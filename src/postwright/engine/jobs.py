@@ -6,7 +6,8 @@ reconcile               every 2 s    uncertain -> published | retry_wait | faile
                         (or reconcile_settle_s if shorter, down to 0.2 s)
 materialize_recurrences every 60 s   next occurrences of recurring posts -> deliveries
 refresh_tokens          every 5 min  tokens about to expire (hook for the accounts work)
-archive                 every hour   finished posts older than the retention -> archived
+archive                 every hour   finished posts older than the retention -> archived;
+                                     expired connect states and stale login throttles deleted
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from postwright.engine.reconcile import reconcile_once
 from postwright.platforms.registry import AdapterRegistry
 from postwright.runtime import Runtime
 from postwright.store import delivery_queue as q
-from postwright.store import oauth_states, periodic, series
+from postwright.store import login_throttle, oauth_states, periodic, series
 
 __all__ = ["JobRunner", "TokenRefresher", "default_jobs"]
 
@@ -101,7 +102,14 @@ def default_jobs(
             forgotten = await oauth_states.delete_expired_states(
                 conn, before=now - timedelta(days=1)
             )
-        return {"archived": archived, "expired_connect_states_deleted": forgotten}
+            throttles = await login_throttle.delete_stale(
+                conn, idle_before=now - timedelta(seconds=rt.settings.login_window_s), now=now
+            )
+        return {
+            "archived": archived,
+            "expired_connect_states_deleted": forgotten,
+            "login_throttles_deleted": throttles,
+        }
 
     s = rt.settings
     return [

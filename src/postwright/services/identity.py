@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -10,11 +12,19 @@ from datetime import datetime, timedelta
 from postwright.auth import tokens
 from postwright.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from postwright.auth.principal import Principal
-from postwright.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from postwright.domain import login_throttle as throttle
+from postwright.domain.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyAttempts,
+    Unauthenticated,
+)
 from postwright.domain.models import User, Workspace
 from postwright.domain.roles import Action, Role
+from postwright.domain.timeutil import format_duration, format_utc
 from postwright.runtime import Runtime
-from postwright.store import audit, identity
+from postwright.store import audit, identity, login_throttle
 
 __all__ = [
     "TokenPair",
@@ -27,6 +37,8 @@ __all__ = [
     "refresh",
     "revoke_api_token",
 ]
+
+log = logging.getLogger("postwright.auth")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,16 +134,121 @@ async def _issue_pair(rt: Runtime, *, user_id: uuid.UUID, workspace_id: uuid.UUI
     return TokenPair(access, refresh_token, int(ttl.total_seconds()), workspace_id)
 
 
+def _throttle_policies(
+    rt: Runtime, *, email: str, client: str | None
+) -> dict[str, throttle.ThrottlePolicy]:
+    s = rt.settings
+    window, lockout = timedelta(seconds=s.login_window_s), timedelta(seconds=s.login_lockout_s)
+    policies = {
+        throttle.account_key(email, secret=rt.secret_key): throttle.ThrottlePolicy(
+            s.login_account_max_failures, window, lockout
+        )
+    }
+    if client:
+        policies[throttle.client_key(client)] = throttle.ThrottlePolicy(
+            s.login_client_max_failures, window, lockout
+        )
+    return policies
+
+
+def _refuse_if_blocked(strikes: dict[str, throttle.Strikes], *, now: datetime) -> None:
+    waits = [throttle.blocked_for(s, now=now) for s in strikes.values()]
+    longest = max((w for w in waits if w is not None), default=None)
+    if longest is not None:
+        seconds = max(1, math.ceil(longest.total_seconds()))
+        raise TooManyAttempts(
+            "too many failed logins for this account or from this address; "
+            f"try again in {format_duration(seconds)}",
+            retry_after_s=seconds,
+        )
+
+
+async def _count_failure(
+    rt: Runtime,
+    *,
+    policies: dict[str, throttle.ThrottlePolicy],
+    account: str,
+    email: str,
+    user: User | None,
+    client: str | None,
+) -> None:
+    now = rt.now()
+    locked: list[str] = []
+    async with rt.db.write() as conn:
+        current = await login_throttle.lock(conn, keys=list(policies), now=now)
+        for key, policy in policies.items():
+            before = current.get(key)
+            after = throttle.strike(before, now=now, policy=policy)
+            await login_throttle.save(conn, key=key, strikes=after, now=now)
+            if after.blocked_until is not None and (
+                before is None or before.blocked_until != after.blocked_until
+            ):
+                locked.append(key)
+        if account in locked and user is not None:
+            # the owners of the workspaces see that someone is guessing this member's password
+            until = now + policies[account].lockout
+            for workspace, _ in await identity.list_user_workspaces(conn, user_id=user.id):
+                await audit.record(
+                    conn,
+                    workspace_id=workspace.id,
+                    actor_id=None,
+                    action="login.locked",
+                    target_type="user",
+                    target_id=user.id,
+                    details={
+                        "email": user.email,
+                        "client": client,
+                        "failures": policies[account].max_failures,
+                        "locked_until": format_utc(until),
+                    },
+                    now=now,
+                )
+    for key in locked:
+        log.warning(
+            "login locked after %d failures: %s (client %s) until %s",
+            policies[key].max_failures,
+            "email " + email.strip().lower() if key == account else "client address",
+            client or "unknown",
+            format_utc(now + policies[key].lockout),
+        )
+
+
 async def login(
-    rt: Runtime, *, email: str, password: str, workspace_id: uuid.UUID | None
+    rt: Runtime,
+    *,
+    email: str,
+    password: str,
+    workspace_id: uuid.UUID | None,
+    client: str | None,
 ) -> TokenPair:
-    """Password login; the same answer for a wrong email and a wrong password."""
+    """Password login; the same answer for a wrong email and a wrong password.
+
+    `client` is the caller's address (None when unknown). Too many failures for the email or
+    from the client refuse further tries for a while (`TooManyAttempts`), the same way whether
+    or not the email belongs to anyone.
+    """
+    policies = _throttle_policies(rt, email=email, client=client)
+    account = throttle.account_key(email, secret=rt.secret_key)
     async with rt.db.read() as conn:
+        strikes = await login_throttle.read(conn, keys=list(policies))
+        _refuse_if_blocked(strikes, now=rt.now())
         creds = await identity.get_user_credentials(conn, email=email)
         ok = verify_password(password, creds.password_hash if creds else None)
-        if creds is None or not ok or creds.disabled:
-            raise Unauthenticated("wrong email or password")
-        workspaces = await identity.list_user_workspaces(conn, user_id=creds.user.id)
+        user = creds.user if creds is not None and ok and not creds.disabled else None
+        workspaces = await identity.list_user_workspaces(conn, user_id=user.id) if user else []
+    if user is None:
+        await _count_failure(
+            rt,
+            policies=policies,
+            account=account,
+            email=email,
+            user=creds.user if creds else None,
+            client=client,
+        )
+        raise Unauthenticated("wrong email or password")
+    if account in strikes:
+        async with rt.db.write() as conn:
+            await login_throttle.clear(conn, key=account)
     if not workspaces:
         raise Forbidden("this user belongs to no workspace; ask an admin to add you")
     if workspace_id is None:
@@ -141,7 +258,7 @@ async def login(
         if not matches:
             raise Forbidden("you are not a member of that workspace")
         chosen = matches[0]
-    return await _issue_pair(rt, user_id=creds.user.id, workspace_id=chosen.id)
+    return await _issue_pair(rt, user_id=user.id, workspace_id=chosen.id)
 
 
 async def refresh(rt: Runtime, *, refresh_token: str) -> TokenPair:

@@ -29,6 +29,7 @@ __all__ = [
     "campaigns",
     "deliveries",
     "engine_controls",
+    "login_throttles",
     "media",
     "memberships",
     "metadata",
@@ -349,6 +350,20 @@ engine_controls = Table(
     Column("key", String(200), primary_key=True),
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# -- logins (not tenant-owned: a guesser may not name a real user) ----------------------------
+
+login_throttles = Table(
+    "login_throttles",
+    metadata,
+    # "account:<hmac of the email>" or "client:<address or IPv6 /64>"
+    Column("key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_started_at", UTCDateTime, nullable=False),
+    Column("blocked_until", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_login_throttles_updated_at", "updated_at"),
 )
 
 # -- connecting accounts ---------------------------------------------------------------------

@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from postwright import __version__
 from postwright.api.deps import RuntimeDep
-from postwright.domain.errors import Forbidden, Unauthenticated
+from postwright.domain.errors import Forbidden, TooManyAttempts, Unauthenticated
 from postwright.domain.roles import Action
 from postwright.runtime import Runtime
 from postwright.services import members, workspace
@@ -151,7 +151,23 @@ async def login(
             status=422,
         )
     try:
-        token_value = await sessions.start_session(rt, email=email.strip(), password=password)
+        token_value = await sessions.start_session(
+            rt,
+            email=email.strip(),
+            password=password,
+            client=request.client.host if request.client else None,
+        )
+    except TooManyAttempts as exc:
+        page = _login_page(
+            rt,
+            request,
+            next_path=next_path,
+            email=email,
+            error=exc.message[:1].upper() + exc.message[1:] + ".",
+            status=429,
+        )
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     except (Unauthenticated, Forbidden) as exc:
         status = 401 if isinstance(exc, Unauthenticated) else 403
         message = exc.message[:1].upper() + exc.message[1:] + "."

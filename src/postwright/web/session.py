@@ -75,9 +75,14 @@ async def current_session(rt: Runtime, request: Request) -> Session | None:
     return Session(principal=principal, csrf=claims.csrf)
 
 
-async def start_session(rt: Runtime, *, email: str, password: str) -> str:
-    """Check the password and return a new session token (raises `Unauthenticated`)."""
-    pair = await identity.login(rt, email=email, password=password, workspace_id=None)
+async def start_session(rt: Runtime, *, email: str, password: str, client: str | None) -> str:
+    """Check the password and return a new session token.
+
+    Raises `Unauthenticated`, `Forbidden`, or `TooManyAttempts` after too many failures.
+    """
+    pair = await identity.login(
+        rt, email=email, password=password, workspace_id=None, client=client
+    )
     claims = tokens.decode_access_token(
         pair.access_token, secret=rt.secret_key, now=rt.now(), kind="access"
     )

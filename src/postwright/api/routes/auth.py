@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from postwright.api.deps import RuntimeDep, storable_input
@@ -43,10 +43,21 @@ def _public(pair: identity.TokenPair) -> TokenPairPublic:
     )
 
 
-@router.post("/token", response_model=TokenPairPublic, summary="Log in with email and password")
-async def token(body: LoginBody, rt: RuntimeDep) -> TokenPairPublic:
+@router.post(
+    "/token",
+    response_model=TokenPairPublic,
+    summary="Log in with email and password",
+    description="Too many failed logins for one email, or from one address, and this answers "
+    "429 for a while (even to the right password); `Retry-After` says how many seconds.",
+    responses={429: PROBLEM_RESPONSES[429]},
+)
+async def token(body: LoginBody, request: Request, rt: RuntimeDep) -> TokenPairPublic:
     pair = await identity.login(
-        rt, email=body.email, password=body.password, workspace_id=body.workspace_id
+        rt,
+        email=body.email,
+        password=body.password,
+        workspace_id=body.workspace_id,
+        client=request.client.host if request.client else None,
     )
     return _public(pair)
 
