@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     retry_base_delay_s: float = 5.0
     retry_max_delay_s: float = 3600.0
     retention_days: int = 30
+    processing_budget_s: float = Field(
+        default=7200.0,
+        description="How long a platform may keep processing a delivery's media (a video), "
+        "counted from the first time it said it was still processing; then the delivery fails.",
+    )
     reconcile_settle_s: float = Field(
         default=10.0,
         description="How long after an uncertain outcome to look for the post on the platform.",

@@ -12,6 +12,7 @@ from postwright.domain.errors import (
     Permanent,
     RateLimited,
     Retryable,
+    StillProcessing,
     Uncertain,
 )
 from postwright.domain.retry import RetryPolicy
@@ -22,6 +23,7 @@ from postwright.platforms.base import Published
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 SETTLE = timedelta(seconds=10)
 POLICY = RetryPolicy(max_attempts=4, base_delay_s=5.0, max_delay_s=3600.0)
+BUDGET = timedelta(hours=2)
 
 
 class Highest(random.Random):
@@ -33,7 +35,13 @@ class Highest(random.Random):
 
 def after(exc: BaseException, attempts: int = 1) -> outcomes.Outcome:
     return outcomes.after_error(
-        exc, attempts=attempts, policy=POLICY, now=NOW, rng=Highest(), settle=SETTLE
+        exc,
+        attempts=attempts,
+        policy=POLICY,
+        now=NOW,
+        rng=Highest(),
+        settle=SETTLE,
+        processing_budget=BUDGET,
     )
 
 
@@ -52,6 +60,7 @@ def test_success() -> None:
         "last_error": None,
         "error_class": None,
         "hold_reason": None,
+        "resume": None,
     }
     assert result.attempt_outcome == "published"
     assert result.account_status is None
@@ -115,6 +124,7 @@ def test_permanent_fails_at_once_with_the_platforms_message() -> None:
         "due_at": None,
         "last_error": "sandbox refused the post: text too long",
         "error_class": "permanent",
+        "resume": None,
     }
     assert (result.attempt_outcome, result.error_class, result.http_status) == (
         "failed",
@@ -208,9 +218,77 @@ def test_the_same_seed_gives_the_same_decision() -> None:
             now=NOW,
             rng=random.Random(seed),
             settle=SETTLE,
+            processing_budget=BUDGET,
         )
         due: datetime = result.values["due_at"]
         return due
 
     assert decide(7) == decide(7)
     assert NOW <= decide(7) <= NOW + timedelta(seconds=10)
+
+
+def still_processing(check_after_s: float = 30) -> StillProcessing:
+    return StillProcessing(
+        "Instagram is still processing clip.mp4",
+        resume={"containers": ["17"]},
+        check_after=timedelta(seconds=check_after_s),
+    )
+
+
+def test_still_processing_waits_without_spending_an_attempt_and_keeps_the_state() -> None:
+    result = after(still_processing(), attempts=3)
+    assert result.state is DeliveryState.SCHEDULED
+    assert result.values["due_at"] == NOW + timedelta(seconds=30)
+    assert result.values["attempts"] == 2
+    assert result.values["error_class"] == "still_processing"
+    assert result.values["hold_reason"] == (
+        "Instagram is still processing clip.mp4; checking again at 2026-03-01 10:00:30 UTC"
+    )
+    # the budget counts from this first answer
+    assert result.values["resume"] == {"since": NOW.isoformat(), "state": {"containers": ["17"]}}
+    assert outcomes.resume_state(result.values["resume"]) == {"containers": ["17"]}
+    assert (result.attempt_outcome, result.error_class) == ("processing", "still_processing")
+
+
+def test_still_processing_keeps_counting_from_the_first_answer() -> None:
+    first = NOW - timedelta(minutes=30)
+    result = outcomes.after_error(
+        still_processing(),
+        attempts=1,
+        policy=POLICY,
+        now=NOW,
+        rng=Highest(),
+        settle=SETTLE,
+        processing_budget=BUDGET,
+        resume={"since": first.isoformat(), "state": {"containers": ["16"]}},
+    )
+    assert result.state is DeliveryState.SCHEDULED
+    assert result.values["resume"] == {"since": first.isoformat(), "state": {"containers": ["17"]}}
+    assert outcomes.resume_since(result.values["resume"]) == first
+
+
+def test_still_processing_past_the_budget_fails_and_says_why() -> None:
+    result = outcomes.after_error(
+        still_processing(),
+        attempts=1,
+        policy=POLICY,
+        now=NOW,
+        rng=Highest(),
+        settle=SETTLE,
+        processing_budget=BUDGET,
+        resume={"since": (NOW - BUDGET).isoformat(), "state": {}},
+    )
+    assert result.state is DeliveryState.FAILED
+    assert result.values["resume"] is None
+    assert result.values["error_class"] == "processing_timeout"
+    assert result.values["last_error"] == (
+        "Instagram is still processing clip.mp4; gave up after waiting 2 hours for the platform "
+        "to finish processing (the limit is 2 hours, setting processing_budget_s); nothing was "
+        "published"
+    )
+
+
+def test_retries_keep_the_resume_state_and_failures_clear_it() -> None:
+    assert "resume" not in after(Retryable("503"), attempts=1).values
+    assert "resume" not in after(Uncertain("timeout"), attempts=1).values
+    assert after(Retryable("503"), attempts=POLICY.max_attempts).values["resume"] is None

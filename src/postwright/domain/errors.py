@@ -14,13 +14,16 @@ PostwrightError
     ├── RateLimited       the platform asked us to wait until `reset_at`
     ├── AuthNeeded        the token expired or was revoked: refresh or reconnect
     ├── Permanent         the platform refused the content; retrying cannot help
-    └── Uncertain         the request may have reached the platform: reconcile before retrying
+    ├── Uncertain         the request may have reached the platform: reconcile before retrying
+    └── StillProcessing   the platform is still processing the media; nothing was published,
+                          look again after `check_after`, continuing from `resume`
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 __all__ = [
     "AuthNeeded",
@@ -34,6 +37,7 @@ __all__ = [
     "PostwrightError",
     "RateLimited",
     "Retryable",
+    "StillProcessing",
     "TooLarge",
     "TooManyAttempts",
     "Unauthenticated",
@@ -149,3 +153,17 @@ class Permanent(PlatformError):
 
 class Uncertain(PlatformError):
     """The request may have been applied (timeout, reset or 5xx after sending): reconcile first."""
+
+
+class StillProcessing(PlatformError):
+    """The platform is still processing media (a video, most often) and nothing was published.
+
+    `resume` is the adapter's own small JSON state (the ids of what it made), handed back on the
+    next try so that it continues with the same media instead of making new ones; `check_after`
+    is when that try is worth making.
+    """
+
+    def __init__(self, message: str, *, resume: dict[str, Any], check_after: timedelta) -> None:
+        super().__init__(message)
+        self.resume = resume
+        self.check_after = check_after

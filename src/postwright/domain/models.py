@@ -174,6 +174,8 @@ class Delivery:
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # media the platform is still processing, to continue with on the next try (None: nothing)
+    resume: JSON | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,19 @@
 
 The worker only executes the decision, like procrastinate's RetryStrategy: the rules for each
 error class live here, table-tested.
+
+Media still processing (`StillProcessing`) is not a failed try: the delivery goes back to
+`scheduled` for when the platform said to look again, with the attempt given back, and its
+`resume` column keeps `{"since": <ISO time of the first such answer>, "state": <the adapter's
+state>}`. The processing budget counts from `since`; past it the delivery fails. `resume` is
+cleared when the delivery is published or fails (and by cancelling or editing it, elsewhere);
+any other outcome keeps it, so a retry continues with the media already made.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,15 +25,23 @@ from postwright.domain.errors import (
     PlatformError,
     RateLimited,
     Retryable,
+    StillProcessing,
     Uncertain,
 )
 from postwright.domain.retry import RetryPolicy
 from postwright.domain.states import DeliveryState
-from postwright.domain.timeutil import format_utc
+from postwright.domain.timeutil import format_duration, format_utc
 from postwright.platforms.account_signals import account_signal
 from postwright.platforms.base import Published
 
-__all__ = ["Outcome", "after_error", "after_not_found", "after_success"]
+__all__ = [
+    "Outcome",
+    "after_error",
+    "after_not_found",
+    "after_success",
+    "resume_since",
+    "resume_state",
+]
 
 _MAX_ERROR = 2000
 
@@ -59,6 +75,7 @@ def after_success(published: Published, *, now: datetime, fingerprint: str) -> O
             "last_error": None,
             "error_class": None,
             "hold_reason": None,
+            "resume": None,
         },
         attempt_outcome="published",
         error_class=None,
@@ -81,7 +98,12 @@ def _retry_or_fail(
         reason = f"gave up after {attempts} attempts: {message}"[:_MAX_ERROR]
         return Outcome(
             state=DeliveryState.FAILED,
-            values={"due_at": None, "last_error": reason, "error_class": error_class},
+            values={
+                "due_at": None,
+                "last_error": reason,
+                "error_class": error_class,
+                "resume": None,
+            },
             attempt_outcome="failed",
             error_class=error_class,
             http_status=status,
@@ -110,11 +132,14 @@ def after_error(
     rng: random.Random,
     settle: timedelta,
     platform: str | None = None,
+    processing_budget: timedelta,
+    resume: Mapping[str, Any] | None = None,
 ) -> Outcome:
     """The outcome of a failed publish; `attempts` counts the one that just failed.
 
     With `platform`, an answer saying the account is suspended or restricted
-    (`platforms.account_signals`) holds the delivery and sets the account's health.
+    (`platforms.account_signals`) holds the delivery and sets the account's health. `resume` is
+    what the delivery's `resume` column held before this try.
     """
     status = exc.status if isinstance(exc, PlatformError) else None
     message = str(exc) or type(exc).__name__
@@ -177,11 +202,20 @@ def after_error(
     if isinstance(exc, Permanent):
         return Outcome(
             state=DeliveryState.FAILED,
-            values={"due_at": None, "last_error": message[:_MAX_ERROR], "error_class": "permanent"},
+            values={
+                "due_at": None,
+                "last_error": message[:_MAX_ERROR],
+                "error_class": "permanent",
+                "resume": None,
+            },
             attempt_outcome="failed",
             error_class="permanent",
             http_status=status,
             error=message[:_MAX_ERROR],
+        )
+    if isinstance(exc, StillProcessing):
+        return _still_processing(
+            exc, attempts=attempts, now=now, resume=resume, budget=processing_budget
         )
     if isinstance(exc, Retryable):
         return _retry_or_fail(
@@ -208,6 +242,70 @@ def after_error(
         http_status=status,
         error=message[:_MAX_ERROR],
     )
+
+
+def _still_processing(
+    exc: StillProcessing,
+    *,
+    attempts: int,
+    now: datetime,
+    resume: Mapping[str, Any] | None,
+    budget: timedelta,
+) -> Outcome:
+    since = resume_since(resume) or now
+    if now - since >= budget:
+        reason = (
+            f"{exc.message}; gave up after waiting {format_duration((now - since).total_seconds())}"
+            f" for the platform to finish processing (the limit is "
+            f"{format_duration(budget.total_seconds())}, setting processing_budget_s); nothing "
+            "was published"
+        )[:_MAX_ERROR]
+        return Outcome(
+            state=DeliveryState.FAILED,
+            values={
+                "due_at": None,
+                "last_error": reason,
+                "error_class": "processing_timeout",
+                "hold_reason": None,
+                "resume": None,
+            },
+            attempt_outcome="failed",
+            error_class="processing_timeout",
+            error=reason,
+        )
+    check_at = now + max(exc.check_after, timedelta(0))
+    return Outcome(
+        state=DeliveryState.SCHEDULED,
+        values={
+            "due_at": check_at,
+            "last_error": exc.message[:_MAX_ERROR],
+            "error_class": "still_processing",
+            # the platform working on the media is not a failed try
+            "attempts": max(0, attempts - 1),
+            "hold_reason": f"{exc.message}; checking again at {format_utc(check_at)}"[:_MAX_ERROR],
+            "resume": {"since": since.isoformat(), "state": exc.resume},
+        },
+        attempt_outcome="processing",
+        error_class="still_processing",
+        error=exc.message[:_MAX_ERROR],
+    )
+
+
+def resume_since(stored: Mapping[str, Any] | None) -> datetime | None:
+    """When the platform first said the delivery's media was still processing."""
+    since = stored.get("since") if stored else None
+    if not isinstance(since, str):
+        return None
+    try:
+        return datetime.fromisoformat(since)
+    except ValueError:
+        return None
+
+
+def resume_state(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The adapter's part of a delivery's stored `resume`, for `PublishRequest.resume`."""
+    state = stored.get("state") if stored else None
+    return dict(state) if isinstance(state, dict) else None
 
 
 def after_not_found(

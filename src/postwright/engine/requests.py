@@ -7,6 +7,7 @@ from pathlib import Path
 from postwright.auth.secretbox import SecretBox, SecretBoxError
 from postwright.domain.errors import AuthNeeded
 from postwright.domain.posting_rules import content_fingerprint
+from postwright.engine.outcomes import resume_state
 from postwright.platforms.base import AccountRef, MediaFile, PublishRequest
 from postwright.store.delivery_queue import PublishContext
 
@@ -55,4 +56,5 @@ def build_request(ctx: PublishContext, *, secretbox: SecretBox, media_dir: Path)
         ),
         fingerprint=content_fingerprint(ctx.text, [m.checksum_sha256 for m in media]),
         scheduled_at=d.scheduled_at,
+        resume=resume_state(d.resume),
     )

@@ -112,6 +112,7 @@ class Worker:
             max_delay_s=s.retry_max_delay_s,
         )
         self.settle = timedelta(seconds=s.reconcile_settle_s)
+        self.processing_budget = timedelta(seconds=s.processing_budget_s)
         # publish slots: worker_concurrency in all, one per account, most urgent first
         self._turns = Turns(s.worker_concurrency)
         self._held: dict[uuid.UUID, asyncio.Task[None]] = {}
@@ -263,8 +264,9 @@ class Worker:
         now = self.rt.now()
         overdue = (now - due).total_seconds()
         s = self.rt.settings
-        # (the claim already made it `claimed`: whether it was tried before shows in attempts)
-        if d.attempts > 0 or overdue < s.catch_up_overdue_s:
+        # (the claim already made it `claimed`: whether it was tried before shows in attempts,
+        # or, for media the platform is still processing, in `resume`: it started on time)
+        if d.attempts > 0 or d.resume is not None or overdue < s.catch_up_overdue_s:
             return False
         policy = claimed.catch_up_policy
         if policy == "skip":
@@ -425,6 +427,8 @@ class Worker:
             rng=self.rng,
             settle=self.settle,
             platform=delivery.platform.value,
+            processing_budget=self.processing_budget,
+            resume=delivery.resume,
         )
         if outcome.state is DeliveryState.FAILED or outcome.error_class == "uncertain":
             log.warning("delivery %s: %s (%s)", delivery.id, outcome.attempt_outcome, outcome.error)

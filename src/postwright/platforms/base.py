@@ -10,10 +10,17 @@ to do next:
     AuthNeeded  -> held until the account is refreshed or reconnected
     Permanent   -> failed at once, with the platform's message
     Uncertain   -> reconcile with `find` before anything else (timeouts, resets, 5xx)
+    StillProcessing -> scheduled again after `check_after`, without spending an attempt; the
+                   next `publish` gets its `resume` state in `PublishRequest.resume`
 
 Idempotency contract: `publish` must be safe to call again for the same `delivery_id` after
 `find` returned None; where the platform supports it, the adapter sends `idempotency_key` (or
 derives a record key from `delivery_id`) so that a replay cannot create a second post.
+
+Resume contract: `StillProcessing` is raised only before the step that creates the post, so
+nothing was published; its `resume` is small JSON (ids of containers or uploaded media, and when
+they were made). Given it back in `PublishRequest.resume`, `publish` looks at those first and
+makes new ones only when they are gone (expired) or do not fit the request.
 """
 
 from __future__ import annotations
@@ -67,6 +74,8 @@ class PublishRequest:
     # the account's posts that other deliveries already own: `find` must never return one of
     # them, or a twin with the same text would be taken for this delivery's post
     taken: frozenset[str] = frozenset()
+    # what the adapter's last `StillProcessing` said to continue from (None: start afresh)
+    resume: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

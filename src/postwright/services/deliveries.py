@@ -389,6 +389,7 @@ async def cancel_delivery(
                 "state": DeliveryState.CANCELLED.value,
                 "due_at": None,
                 "hold_reason": None,
+                "resume": None,
                 "lease_owner": None,
                 "lease_expires_at": None,
                 "updated_at": now,
@@ -435,6 +436,7 @@ async def mark_published(
                 "last_error": None,
                 "error_class": None,
                 "hold_reason": None,
+                "resume": None,
                 "lease_owner": None,
                 "lease_expires_at": None,
                 "updated_at": now,
@@ -586,6 +588,8 @@ async def update_delivery(
                 conn, principal, post, d, body.text if body.text is not None else post.text
             )
             values["text"] = body.text
+            # media made for the old text (an Instagram container holds its caption) is stale
+            values["resume"] = None
         wake = False
         if "scheduled_at" in fields:
             when = await _check_time(rt, conn, principal, post, body.scheduled_at)
@@ -740,6 +744,7 @@ async def skip_occurrence(
                     "state": DeliveryState.CANCELLED.value,
                     "due_at": None,
                     "hold_reason": None,
+                    "resume": None,
                     "lease_owner": None,
                     "lease_expires_at": None,
                     "last_error": "this occurrence was skipped",

@@ -995,6 +995,7 @@ async def cancel_post(rt: Runtime, principal: Principal, post_id: uuid.UUID) -> 
             "lease_owner": None,
             "lease_expires_at": None,
             "hold_reason": None,
+            "resume": None,
         },
         nothing_message="nothing of this post can be cancelled: it is published or on its way",
     )

@@ -406,6 +406,7 @@ async def skip_overdue(
             state=DeliveryState.FAILED.value,
             last_error=reason,
             error_class="skipped",
+            resume=None,
             lease_owner=None,
             lease_expires_at=None,
             updated_at=now,
@@ -630,6 +631,7 @@ async def cancel_account_deliveries(
         .values(
             state=DeliveryState.CANCELLED.value,
             last_error=reason,
+            resume=None,
             lease_owner=None,
             lease_expires_at=None,
             updated_at=now,
@@ -1014,6 +1016,7 @@ async def finish_published_many(
             last_error=None,
             error_class=None,
             hold_reason=None,
+            resume=None,
             lease_owner=None,
             lease_expires_at=None,
             updated_at=now,

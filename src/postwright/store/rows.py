@@ -166,6 +166,7 @@ def delivery_from_row(row: Row[Any]) -> Delivery:
         published_at=m["published_at"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        resume=m["resume"],
     )
 
 

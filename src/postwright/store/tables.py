@@ -19,7 +19,7 @@ from sqlalchemy import (
     text,
 )
 
-from postwright.store.types import JSONType, UTCDateTime
+from postwright.store.types import JSONType, NullableJSONType, UTCDateTime
 
 __all__ = [
     "accounts",
@@ -249,6 +249,8 @@ deliveries = Table(
     Column("occurrence_at", UTCDateTime, nullable=True),  # recurring series: which occurrence
     Column("publishing_started_at", UTCDateTime, nullable=True),
     Column("published_at", UTCDateTime, nullable=True),
+    # media the platform is still processing: {"since", "state"} (see engine.outcomes)
+    Column("resume", NullableJSONType, nullable=True),
     _created_at(),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("post_id", "account_id", "occurrence_at"),

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["JSONType", "UTCDateTime"]
+__all__ = ["JSONType", "NullableJSONType", "UTCDateTime"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -46,3 +46,7 @@ def _json_type() -> TypeEngine[Any]:
 
 
 JSONType = _json_type()
+
+# Python None stored as SQL NULL, not as the JSON value `null`: for columns where "none" is a
+# state of its own (a delivery with nothing to resume).
+NullableJSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
