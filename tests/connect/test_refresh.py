@@ -1,6 +1,7 @@
 """Token refresh: each platform's refresh call and window, the periodic job, rotated refresh
 tokens kept (never an empty one over a good one), refreshes serialized across workers, a refused
-refresh making the account `needs_reconnect`, and the worker's refresh-and-retry-once."""
+refresh making the account `needs_reconnect`, and the worker's refresh-and-retry-once; then a
+Bluesky session refreshed, and revoked, on the emulated PDS."""
 
 from __future__ import annotations
 
@@ -23,17 +24,20 @@ from postwright.auth.refresh import (
     RefreshUnavailable,
     TokenRefresher,
     default_refreshers,
+    jwt_expiry,
     platform_refreshes,
 )
 from postwright.domain.models import AccountStatus
 from postwright.domain.platforms import Platform
 from postwright.engine.service import EngineService
+from postwright.platforms.emulator import bluesky as emulator_bluesky
 from postwright.platforms.emulator.testing import BackgroundEmulator
 from postwright.runtime import Runtime
 from postwright.services import posts as post_service
 from postwright.settings import Settings
 from postwright.store.tables import attempts, audit_log, deliveries
 from tests.support.account_flows import (
+    CONNECT,
     FakeTokenEndpoints,
     client,
     credentials_of,
@@ -545,3 +549,118 @@ async def test_without_a_refresher_the_worker_holds_as_before(
     assert row.status_reason is not None
     assert row.status_reason.startswith("X refused the access token")
     assert (await _wait_state(runtime, delivery, {"scheduled"})).hold_reason is not None
+
+
+# -- Bluesky on the emulated PDS: refreshSession rotates both JWTs ------------------------------
+
+
+async def _connect_bluesky(client: httpx.AsyncClient, owner: Member) -> uuid.UUID:
+    response = await client.post(
+        f"{CONNECT}/bluesky",
+        json={"handle": "brand.bsky.test", "app_password": "abcd-efgh-ijkl-mnop"},
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return uuid.UUID(response.json()["id"])
+
+
+async def _refresh_session(service: str, refresh_jwt: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        return await http.post(
+            f"{service}/xrpc/com.atproto.server.refreshSession",
+            headers={"Authorization": f"Bearer {refresh_jwt}"},
+        )
+
+
+async def test_a_bluesky_session_is_refreshed_on_the_emulated_pds(
+    client: httpx.AsyncClient,
+    owner: Member,
+    runtime: Runtime,
+    emulator: BackgroundEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    account = await _connect_bluesky(client, owner)
+    before = await credentials_of(runtime, account)
+    # the PDS keeps an old refresh JWT working for 2 hours after a rotation: 50 ms here
+    monkeypatch.setattr(emulator_bluesky, "REFRESH_GRACE_S", 0.05)
+
+    await _make_due(runtime, account)
+    result = await TokenRefresher(runtime.settings).refresh_due(runtime)
+
+    assert (result["refreshed"], result["rejected"]) == (1, 0), result
+    row = await token_row(runtime, account)
+    assert row.status == AccountStatus.ACTIVE
+    assert row.credentials is not None
+    after = await credentials_of(runtime, account)  # sealed: the row holds no JWT in clear
+    assert after["did"] == before["did"]
+    for key in ("access_jwt", "refresh_jwt"):
+        assert after[key] != before[key]
+        assert after[key] not in row.credentials
+    # the new access JWT's `exp`, no longer the 5 minutes that made it due
+    assert row.token_expires_at == jwt_expiry(after["access_jwt"])
+    assert row.token_expires_at is not None
+    assert row.token_expires_at - runtime.now() > timedelta(hours=1, minutes=59)
+
+    await asyncio.sleep(0.1)  # past the old refresh JWT's grace period
+    old = await _refresh_session(emulator.url, before["refresh_jwt"])
+    assert (old.status_code, old.json()) == (
+        400,
+        {"error": "ExpiredToken", "message": "Token has been revoked"},
+    )
+    # the stored one is the live one: the next refresh spends it
+    await _make_due(runtime, account)
+    assert (await TokenRefresher(runtime.settings).refresh_due(runtime))["refreshed"] == 1
+    assert (await credentials_of(runtime, account))["refresh_jwt"] != after["refresh_jwt"]
+
+
+async def test_a_revoked_bluesky_session_needs_a_person_and_holds_deliveries(
+    client: httpx.AsyncClient, owner: Member, runtime: Runtime, emulator: BackgroundEmulator
+) -> None:
+    account = await _connect_bluesky(client, owner)
+    credentials = await credentials_of(runtime, account)
+    async with httpx.AsyncClient(timeout=5.0) as http:  # signed out everywhere
+        gone = await http.post(
+            f"{emulator.url}/xrpc/com.atproto.server.deleteSession",
+            headers={"Authorization": f"Bearer {credentials['refresh_jwt']}"},
+        )
+    assert gone.status_code == 200, gone.text
+    # The PDS lets an access JWT live out its 2 hours after a sign-out; one whose signature
+    # no longer verifies is refused as an expired one would be, so the worker refreshes.
+    head, _, _ = credentials["access_jwt"].rpartition(".")
+    await _save_credentials(runtime, account, {**credentials, "access_jwt": head + ".c3BvaWxlZA"})
+    engine = EngineService(runtime, refreshers=default_refreshers(runtime.settings))
+    await engine.start()
+    try:
+        delivery = await _schedule(runtime, owner, account, "held until reconnected")
+        deadline = asyncio.get_running_loop().time() + 10
+        while (await token_row(runtime, account)).status == AccountStatus.ACTIVE:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+        row = await _wait_state(runtime, delivery, {"scheduled"})
+    finally:
+        await engine.stop()
+    account_row = await token_row(runtime, account)
+    assert account_row.status == AccountStatus.NEEDS_RECONNECT
+    assert account_row.status_reason == (
+        "Bluesky refused the session's refresh token (ExpiredToken: Token has been revoked); "
+        "reconnect the account"
+    )
+    assert row.hold_reason is not None
+    assert "needs reconnecting" in row.hold_reason
+    assert row.attempts == 0
+    assert emulator.app.ledger.entries() == []
+
+
+async def _save_credentials(
+    rt: Runtime, account_id: uuid.UUID, credentials: dict[str, Any]
+) -> None:
+    from sqlalchemy import update
+
+    from postwright.store.tables import accounts
+
+    async with rt.db.write() as conn:
+        await conn.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(credentials=rt.secretbox.seal(credentials))
+        )

@@ -99,6 +99,13 @@ class Lexicons:
         self._value(main["input"]["schema"], body, "$", nsid, errors)
         return errors
 
+    def validate_output(self, nsid: str, body: Any) -> list[str]:
+        """Every problem of `body` as the JSON output of query or procedure `nsid`."""
+        _, main = self.definition(nsid, base=nsid)
+        errors: list[str] = []
+        self._value(main["output"]["schema"], body, "$", nsid, errors)
+        return errors
+
     # -- by type ---------------------------------------------------------------------------
 
     def _value(

@@ -170,8 +170,9 @@ class FakeTokenEndpoints:
     `httpx.MockTransport` for `TokenRefresher(transport=...)`.
 
     Refresh tokens are random and single use where the platform rotates them (X, Bluesky): a
-    second use of one is refused, as the real endpoints do, so a refresh that was not
-    serialized shows up as a rejection. `delay_s` slows each answer (to make races overlap).
+    second use of one is refused, as X does (a Bluesky PDS forgives reuse for 2 hours), so a
+    refresh that was not serialized shows up as a rejection. `delay_s` slows each answer (to
+    make races overlap).
     """
 
     def __init__(self, *, delay_s: float = 0.0, access_ttl_s: int = 7200) -> None:

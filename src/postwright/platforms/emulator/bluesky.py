@@ -1,6 +1,9 @@
 """The emulated Bluesky: a PDS's publishing subset and the AppView call postwright reads.
 
     POST /xrpc/com.atproto.server.createSession     {identifier, password} -> session
+    POST /xrpc/com.atproto.server.refreshSession    Bearer refresh JWT -> session, both rotated
+    GET  /xrpc/com.atproto.server.getSession        Bearer access JWT -> the session's account
+    POST /xrpc/com.atproto.server.deleteSession     Bearer refresh JWT: the refresh JWT revoked
     POST /xrpc/com.atproto.repo.uploadBlob          raw bytes + Content-Type -> {"blob"}
     POST /xrpc/com.atproto.repo.createRecord        a post at the caller's rkey (or a new TID)
     GET  /xrpc/com.atproto.repo.getRecord           ?repo&collection&rkey
@@ -15,7 +18,14 @@ test suite also runs), including its quirks:
 
 - errors are `{"error": Name, "message"}`; a bad or expired token is **400** `InvalidToken` /
   `ExpiredToken`, a missing one 401 `AuthMissing`, another account's repo 401
-  `AuthenticationRequired`, an unknown repo 403 `AccountNotFound`;
+  `AuthenticationRequired`, an unknown repo 403 `AccountNotFound`; an access JWT where a
+  refresh JWT is wanted (or the other way round) is 400 `InvalidToken`;
+- refreshSession rotates the refresh JWT, but the old one keeps working for a grace period of
+  `REFRESH_GRACE_S` (2 hours) and each reuse answers a refresh JWT with the same id as the first
+  rotation's; past the grace period, or after deleteSession, it is 400 `ExpiredToken` "Token
+  has been revoked". deleteSession answers 200 with an empty body, also for a token already
+  revoked, and accepts an expired refresh JWT. Access JWTs are not revoked by either: they live
+  out their 2 hours;
 - a second createRecord at an existing rkey is **500** `InternalServerError` (the repo refuses
   the write: "There is already a value at key");
 - getRecord of a missing record is 400 `RecordNotFound`; deleteRecord of one is 200 `{}`;
@@ -25,9 +35,10 @@ test suite also runs), including its quirks:
 
 Accounts appear on their first createSession: any handle with any non-empty password (the first
 password used is the account's from then on). The DID is derived from the handle. Tokens are
-HS256 JWTs like the PDS's (access: 2 hours; refresh: 90 days); a test can expire an account's
-tokens with `POST /_emulator/bluesky/expire`. Posts go to the shared ledger under platform
-`bluesky` and the account's DID, with the AT URI as post id.
+HS256 JWTs like the PDS's, each with its `exp` (access: 2 hours; refresh: 90 days); a test can
+expire all of an account's tokens, refresh JWTs included, with `POST /_emulator/bluesky/expire`
+(for that, unlike the PDS's, the access JWTs carry a `jti` too). Posts go to the shared ledger
+under platform `bluesky` and the account's DID, with the AT URI as post id.
 
 Every request counts against a fixed window per account (the token's DID, else the `repo`
 asked about), and every answer carries `RateLimit-Limit`, `-Remaining`, `-Reset` (unix seconds)
@@ -72,6 +83,7 @@ MAX_TEXT_GRAPHEMES = 300
 MAX_TEXT_BYTES = 3000
 ACCESS_TTL = 2 * 3600
 REFRESH_TTL = 90 * 24 * 3600
+REFRESH_GRACE_S = 2 * 3600  # how long a rotated refresh JWT still works (the PDS's)
 _ACCESS_SCOPE = "com.atproto.appPass"
 _REFRESH_SCOPE = "com.atproto.refresh"
 _AUDIENCE = "did:web:localhost"
@@ -88,12 +100,23 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 @dataclass(slots=True)
+class _Session:
+    """A refresh JWT not revoked (the PDS's `refresh_token` row)."""
+
+    expires_at: float
+    next_id: str | None = None
+    """Once rotated, the id of the refresh JWTs its reuses answer (the PDS's `nextId`)."""
+
+
+@dataclass(slots=True)
 class _Account:
     did: str
     handle: str
     password: str
     tokens: set[str] = field(default_factory=set)
     """Ids (`jti`) of the tokens issued and not yet expired by a test."""
+    sessions: dict[str, _Session] = field(default_factory=dict)
+    """The refresh JWTs not revoked, by id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +166,9 @@ class BlueskyPlatform:
 
         return [
             xrpc("com.atproto.server.createSession", self._create_session, "POST"),
+            xrpc("com.atproto.server.refreshSession", self._refresh_session, "POST"),
+            xrpc("com.atproto.server.getSession", self._get_session, "GET"),
+            xrpc("com.atproto.server.deleteSession", self._delete_session, "POST"),
             xrpc("com.atproto.repo.uploadBlob", self._upload_blob, "POST"),
             xrpc("com.atproto.repo.createRecord", self._create_record, "POST", creates=True),
             xrpc("com.atproto.repo.getRecord", self._get_record, "GET"),
@@ -230,30 +256,65 @@ class BlueskyPlatform:
         account = self._account_for_login(identifier.strip().lower(), password)
         if account is None or account.password != password:
             raise _Refusal(401, "AuthenticationRequired", "Invalid identifier or password")
-        service = str(request.base_url).rstrip("/")
         return JSONResponse(
             {
                 "accessJwt": self._token(account, _ACCESS_SCOPE, ACCESS_TTL),
-                "refreshJwt": self._token(account, _REFRESH_SCOPE, REFRESH_TTL),
-                "handle": account.handle,
-                "did": account.did,
-                "didDoc": {
-                    "@context": ["https://www.w3.org/ns/did/v1"],
-                    "id": account.did,
-                    "alsoKnownAs": [f"at://{account.handle}"],
-                    "service": [
-                        {
-                            "id": "#atproto_pds",
-                            "type": "AtprotoPersonalDataServer",
-                            "serviceEndpoint": service,
-                        }
-                    ],
-                },
-                "email": f"{account.handle.split('.')[0]}@example.com",
-                "emailConfirmed": False,
-                "active": True,
+                "refreshJwt": self._refresh_token(account, secrets.token_urlsafe(32)),
+                **self._session_view(account, request),
             }
         )
+
+    async def _refresh_session(self, request: Request) -> Response:
+        account, jti = self._authenticate_refresh(request, allow_expired=False)
+        now = time.time()
+        # Like the PDS's rotateRefreshToken: tidy the expired rows, shorten the used token's
+        # life to the grace period (clients that lost the answer may retry with it), and give
+        # every use of it the same successor id so that retries do not fork the session.
+        for expired in [k for k, v in account.sessions.items() if v.expires_at <= now]:
+            del account.sessions[expired]
+        session = account.sessions.get(jti)
+        if session is None:
+            raise _Refusal(400, "ExpiredToken", "Token has been revoked")
+        session.expires_at = min(session.expires_at, now + REFRESH_GRACE_S)
+        session.next_id = session.next_id or secrets.token_urlsafe(32)
+        return JSONResponse(
+            {
+                "accessJwt": self._token(account, _ACCESS_SCOPE, ACCESS_TTL),
+                "refreshJwt": self._refresh_token(account, session.next_id),
+                **self._session_view(account, request),
+            }
+        )
+
+    async def _get_session(self, request: Request) -> Response:
+        return JSONResponse(self._session_view(self._authenticate(request), request))
+
+    async def _delete_session(self, request: Request) -> Response:
+        account, jti = self._authenticate_refresh(request, allow_expired=True)
+        account.sessions.pop(jti, None)
+        return Response(status_code=200)  # the PDS answers no body, not even `{}`
+
+    def _session_view(self, account: _Account, request: Request) -> dict[str, JsonValue]:
+        """What createSession, refreshSession and getSession say about the account."""
+        service = str(request.base_url).rstrip("/")
+        return {
+            "handle": account.handle,
+            "did": account.did,
+            "didDoc": {
+                "@context": ["https://www.w3.org/ns/did/v1"],
+                "id": account.did,
+                "alsoKnownAs": [f"at://{account.handle}"],
+                "service": [
+                    {
+                        "id": "#atproto_pds",
+                        "type": "AtprotoPersonalDataServer",
+                        "serviceEndpoint": service,
+                    }
+                ],
+            },
+            "email": f"{account.handle.split('.')[0]}@example.com",
+            "emailConfirmed": False,
+            "active": True,
+        }
 
     def _account_for_login(self, identifier: str, password: str) -> _Account | None:
         if identifier.startswith("did:"):
@@ -268,9 +329,15 @@ class BlueskyPlatform:
         self._dids[identifier] = did
         return account
 
-    def _token(self, account: _Account, scope: str, ttl: int) -> str:
+    def _refresh_token(self, account: _Account, jti: str) -> str:
+        """A refresh JWT with id `jti`, its session row kept (a reused id keeps its row)."""
+        token = self._token(account, _REFRESH_SCOPE, REFRESH_TTL, jti=jti)
+        account.sessions.setdefault(jti, _Session(expires_at=time.time() + REFRESH_TTL))
+        return token
+
+    def _token(self, account: _Account, scope: str, ttl: int, *, jti: str | None = None) -> str:
         now = int(time.time())
-        jti = secrets.token_urlsafe(12)
+        jti = jti or secrets.token_urlsafe(12)
         account.tokens.add(jti)
         claims = {
             "scope": scope,
@@ -316,6 +383,27 @@ class BlueskyPlatform:
         if claims.get("jti") not in account.tokens:
             raise _Refusal(400, "ExpiredToken", "Token has expired")
         return account
+
+    def _authenticate_refresh(
+        self, request: Request, *, allow_expired: bool
+    ) -> tuple[_Account, str]:
+        """The account and id of the refresh JWT that came with the request; refuses like the
+        PDS (an expired one is refused unless `allow_expired`, as deleteSession allows it)."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _Refusal(401, "AuthMissing", "Authentication Required")
+        claims = self._claims(request, verify_exp=not allow_expired)
+        if claims is None:
+            if self._claims(request, verify_exp=False) is not None:
+                raise _Refusal(400, "ExpiredToken", "Token has expired")
+            raise _Refusal(400, "InvalidToken", "Token could not be verified")
+        account = self._accounts.get(str(claims.get("sub")))
+        jti = claims.get("jti")
+        if claims.get("scope") != _REFRESH_SCOPE or account is None or not isinstance(jti, str):
+            raise _Refusal(400, "InvalidToken", "Token could not be verified")
+        if jti not in account.tokens and not allow_expired:
+            raise _Refusal(400, "ExpiredToken", "Token has expired")
+        return account, jti
 
     def _writable_repo(self, account: _Account, repo: object) -> None:
         if not isinstance(repo, str) or not repo:
