@@ -16,10 +16,12 @@ from postwright.domain.errors import (
     PlatformError,
     RateLimited,
     Retryable,
+    StillProcessing,
     Uncertain,
 )
 from postwright.platforms.graph import (
     DEFAULT_THROTTLE_WAIT,
+    ContainerExpired,
     ContainerStatus,
     Polling,
     PublishingQuotaExceeded,
@@ -203,8 +205,8 @@ async def test_an_error_container_is_permanent_and_names_the_file() -> None:
     assert caught.value.media_file == "cat.jpg"
 
 
-async def test_expired_or_too_slow_containers_are_retryable() -> None:
-    with pytest.raises(Retryable, match="expired"):
+async def test_expired_containers_are_retryable_and_slow_ones_still_processing() -> None:
+    with pytest.raises(ContainerExpired, match="expired"):
         await wait_for_container(
             statuses(ContainerStatus("EXPIRED")),
             platform="Threads",
@@ -214,7 +216,7 @@ async def test_expired_or_too_slow_containers_are_retryable() -> None:
             deadline=1e18,
         )
     clock = iter(float(n) for n in range(100))
-    with pytest.raises(Retryable, match="still processing"):
+    with pytest.raises(StillProcessing, match="still processing") as late:
         await wait_for_container(
             statuses(ContainerStatus("IN_PROGRESS")),
             platform="Threads",
@@ -224,3 +226,6 @@ async def test_expired_or_too_slow_containers_are_retryable() -> None:
             deadline=5.0,
             clock=lambda: next(clock),
         )
+    # look again after about as long as it waited this time; the caller adds what it made
+    assert late.value.check_after >= timedelta(seconds=1)
+    assert late.value.resume == {}

@@ -24,7 +24,11 @@
   Retryable too: an orphan container or unpublished photo is invisible and harmless.
 
 - Containers (Instagram, Threads): created, polled until FINISHED, then published. `Polling`
-  and `wait_for_container` bound the waiting by a deadline.
+  and `wait_for_container` bound the waiting by a deadline. A container still processing at
+  the deadline (a video, most often) is `StillProcessing`, carrying the ids of the containers
+  made and when (`MadeContainers`): the next try polls those instead of making new ones, and
+  makes new ones only when they expired (24 h) or no longer fit the post. Only publishing a
+  FINISHED container creates the post, so waiting across tries cannot publish twice.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -48,6 +52,7 @@ from postwright.domain.errors import (
     PlatformError,
     RateLimited,
     Retryable,
+    StillProcessing,
     Uncertain,
 )
 from postwright.domain.posting_rules import content_fingerprint
@@ -58,6 +63,7 @@ from postwright.platforms.http import translate_transport_errors
 __all__ = [
     "DEFAULT_THROTTLE_WAIT",
     "ContainerApi",
+    "ContainerExpired",
     "ContainerFlow",
     "ContainerSpec",
     "ContainerStatus",
@@ -65,6 +71,7 @@ __all__ = [
     "GraphError",
     "GraphResponse",
     "Lookup",
+    "MadeContainers",
     "Polling",
     "PublishingQuotaExceeded",
     "Step",
@@ -411,6 +418,10 @@ class Polling:
             delay = min(self.max_interval_s, delay * self.factor)
 
 
+class ContainerExpired(Retryable):
+    """A container was not published within its lifetime (24 h); a new one must be made."""
+
+
 @dataclass(frozen=True, slots=True)
 class ContainerStatus:
     """A container's state (IN_PROGRESS, FINISHED, ERROR, EXPIRED, PUBLISHED) and why."""
@@ -431,16 +442,19 @@ async def wait_for_container(
 ) -> ContainerStatus:
     """Poll until the container is FINISHED (or PUBLISHED), within `deadline` (monotonic seconds).
 
-    ERROR is Permanent and names `media_file`; EXPIRED, or still processing at the deadline, is
-    Retryable: nothing was published, and a new attempt makes new containers.
+    ERROR is Permanent and names `media_file`; EXPIRED is `ContainerExpired` (Retryable: a new
+    container is needed). Still processing at the deadline is `StillProcessing`, to look again
+    after as long as this call waited; its `resume` is empty: the caller knows what it made.
     """
     started = clock()
     for delay in polling.delays():
         if clock() + delay > deadline:
             waited = clock() - started
-            raise Retryable(
-                f"{platform} was still processing {what} after {waited:.0f} s; "
-                "nothing was published, it will be tried again"
+            raise StillProcessing(
+                f"{platform} is still processing {what} (waited {waited:.0f} s this time); "
+                "nothing was published yet",
+                resume={},
+                check_after=timedelta(seconds=max(1.0, waited)),
             )
         await asyncio.sleep(delay)
         status = await read_status()
@@ -454,7 +468,9 @@ async def wait_for_container(
                 platform_code="container_error",
             )
         if status.state == "EXPIRED":
-            raise Retryable(f"{platform}'s container for {what} expired before it was published")
+            raise ContainerExpired(
+                f"{platform}'s container for {what} expired before it was published"
+            )
     raise AssertionError("unreachable: Polling.delays() never ends")  # pragma: no cover
 
 
@@ -500,6 +516,59 @@ class Lookup:
 
 _FIND_LIMIT = 50
 _RECOVERY_SKEW = timedelta(minutes=2)
+CONTAINER_LIFETIME = timedelta(hours=24)
+"""How long Meta keeps an unpublished container before it says EXPIRED."""
+
+
+@dataclass(frozen=True, slots=True)
+class MadeContainers:
+    """The containers made for one post so far, as `StillProcessing.resume` carries them:
+    the carousel's children (empty for a single container), the container to publish once it
+    is made, and when the first of them was made."""
+
+    made_at: datetime
+    children: tuple[str, ...] = ()
+    container: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "made_at": self.made_at.isoformat(),
+            "children": list(self.children),
+            "container": self.container,
+        }
+
+    @classmethod
+    def from_json(
+        cls, state: Mapping[str, Any] | None, spec: ContainerSpec, *, now: datetime
+    ) -> MadeContainers | None:
+        """The containers in `state` if they can still serve `spec`: the same number of
+        children, made less than `CONTAINER_LIFETIME` ago; None otherwise."""
+        if not state:
+            return None
+        made_at = parse_graph_time(state.get("made_at"))
+        children = state.get("children")
+        container = state.get("container")
+        if (
+            made_at is None
+            or now - made_at >= CONTAINER_LIFETIME
+            or not isinstance(children, list)
+            or not all(isinstance(child, str) for child in children)
+            or len(children) not in (0, len(spec.children))
+            or (spec.children and container is not None and len(children) != len(spec.children))
+            or not (container is None or isinstance(container, str))
+        ):
+            return None
+        return cls(made_at=made_at, children=tuple(children), container=container)
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """A container that may be published (FINISHED), or was already (PUBLISHED: a lost
+    publish answer of an earlier try), with when it was made."""
+
+    container: str
+    published: bool
+    made_at: datetime
 
 
 class ContainerFlow:
@@ -591,24 +660,46 @@ class ContainerFlow:
 
     # -- containers
 
-    async def create(self, spec: ContainerSpec, *, deadline: float) -> str:
-        """Make the container (children first, all processing at once), wait until it is
-        FINISHED, and return its id."""
-        if not spec.children:
-            container = await self._create_one(spec)
-            await self._wait(container, spec, deadline)
-            return container
-        child_ids = [await self._create_one(child) for child in spec.children]
-        for child, child_id in zip(spec.children, child_ids, strict=True):
-            await self._wait(child_id, child, deadline)
-        parent = ContainerSpec(
-            params={**spec.params, "children": ",".join(child_ids)},
-            what=spec.what,
-            media_file=spec.media_file,
-        )
-        container = await self._create_one(parent)
-        await self._wait(container, parent, deadline)
-        return container
+    async def create(
+        self, spec: ContainerSpec, *, deadline: float, resume: Mapping[str, Any] | None = None
+    ) -> Ready:
+        """Make the container (children first, all processing at once) and wait until it is
+        FINISHED; with `resume` (a `MadeContainers`), continue with the containers made then.
+
+        Still processing at `deadline` raises `StillProcessing` with the containers made so far.
+        """
+        made = MadeContainers.from_json(resume, spec, now=datetime.now(UTC))
+        if made is not None:
+            try:
+                return await self._finish(spec, made, deadline)
+            except ContainerExpired:
+                pass  # made too long ago after all: start over with new containers
+        return await self._finish(spec, MadeContainers(made_at=datetime.now(UTC)), deadline)
+
+    async def _finish(self, spec: ContainerSpec, made: MadeContainers, deadline: float) -> Ready:
+        try:
+            parent = spec
+            if spec.children:
+                if not made.children:
+                    children = [await self._create_one(child) for child in spec.children]
+                    made = replace(made, children=tuple(children))
+                for child, child_id in zip(spec.children, made.children, strict=True):
+                    await self._wait(child_id, child, deadline)
+                parent = ContainerSpec(
+                    params={**spec.params, "children": ",".join(made.children)},
+                    what=spec.what,
+                    media_file=spec.media_file,
+                )
+            container = made.container
+            if container is None:
+                container = await self._create_one(parent)
+                made = replace(made, container=container)
+            status = await self._wait(container, parent, deadline)
+        except StillProcessing as late:
+            raise StillProcessing(
+                late.message, resume=made.to_json(), check_after=late.check_after
+            ) from None
+        return Ready(container, status.state == "PUBLISHED", made.made_at)
 
     async def _create_one(self, spec: ContainerSpec) -> str:
         answer = await self._graph.call(
@@ -635,8 +726,8 @@ class ContainerFlow:
             detail=str(detail) if detail else None,
         )
 
-    async def _wait(self, container: str, spec: ContainerSpec, deadline: float) -> None:
-        await wait_for_container(
+    async def _wait(self, container: str, spec: ContainerSpec, deadline: float) -> ContainerStatus:
+        return await wait_for_container(
             lambda: self.status(container),
             platform=self._api.platform,
             what=spec.what,
@@ -647,10 +738,22 @@ class ContainerFlow:
 
     # -- publishing
 
-    async def publish(self, container: str, *, lookup: Lookup) -> Published:
+    async def publish(self, ready: Ready, *, lookup: Lookup) -> Published:
         """Publish a FINISHED container. A container publishes at most once, so after a lost
         answer its status says what happened: PUBLISHED (find the post), or still FINISHED
-        (publishing it again cannot make a second post); anything else stays Uncertain."""
+        (publishing it again cannot make a second post); anything else stays Uncertain.
+
+        A container found PUBLISHED before publishing (an earlier try's answer was lost and
+        reconciliation did not see the post) is looked up, never published again."""
+        container = ready.container
+        if ready.published:
+            found = await self.find(lookup, since=ready.made_at - _RECOVERY_SKEW)
+            if found is None:
+                raise Uncertain(
+                    f"{self._api.platform} says the container {container} was published, but "
+                    "the post is not among the account's recent posts yet"
+                )
+            return found
         started = datetime.now(UTC)
         try:
             answer = await self._publish_once(container)

@@ -161,8 +161,8 @@ class InstagramAdapter:
         deadline = time.monotonic() + self._settings.publish_timeout_s * PUBLISH_BUDGET
         lookup = self._lookup(request)
         await flow.check_quota(lookup=lookup)
-        container = await flow.create(self._spec(request), deadline=deadline)
-        return await flow.publish(container, lookup=lookup)
+        ready = await flow.create(self._spec(request), deadline=deadline, resume=request.resume)
+        return await flow.publish(ready, lookup=lookup)
 
     def _spec(self, request: PublishRequest) -> ContainerSpec:
         media_type = str(request.options.get("media_type") or "FEED")

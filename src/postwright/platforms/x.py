@@ -1,7 +1,8 @@
 """X (formerly Twitter), through API v2 with an OAuth 2.0 user token.
 
     publish  media: POST /2/media/upload/initialize -> .../{id}/append (1 MiB chunks)
-                    -> .../{id}/finalize -> GET /2/media/upload?command=STATUS (while processing)
+                    -> .../{id}/finalize, for every file; then for each
+                    GET /2/media/upload?command=STATUS (while processing)
                     -> POST /2/media/metadata (alt text)
              post:  POST /2/tweets {"text", "media": {"media_ids"}, "reply_settings"?}
     find     GET /2/users/{me}/tweets?start_time=&max_results=100&tweet.fields=created_at
@@ -25,6 +26,12 @@ Errors, from status, body and headers:
     5xx, timeout after sending        Uncertain for the create; Retryable for every step before
                                       it (no post can exist while media is still uploading)
     200/201 with only `errors`        classified like the problem it carries
+
+Media still processing when the publish's time is up (`media_timeout_s`, by default three
+quarters of `publish_timeout_s`) is `StillProcessing`, after X's `check_after_secs`, carrying the
+media ids uploaded (by our media id) and when: the next try polls STATUS for those instead of
+uploading again, and uploads anew only a file whose session X no longer knows or that is older
+than X's 24 h. Nothing is posted before every file succeeded, so waiting cannot post twice.
 
 X has no idempotency key. A create whose answer was lost is found again by `find`; and X refuses
 the same text twice from one account ("You are not allowed to create a Tweet with duplicate
@@ -65,6 +72,7 @@ from postwright.domain.errors import (
     PlatformError,
     RateLimited,
     Retryable,
+    StillProcessing,
     Uncertain,
     Violation,
 )
@@ -83,6 +91,7 @@ with warnings.catch_warnings():
 __all__ = [
     "CHUNK_BYTES",
     "DEFAULT_BASE_URL",
+    "PUBLISH_BUDGET",
     "XAdapter",
     "build",
     "classify_response",
@@ -93,6 +102,12 @@ __all__ = [
 DEFAULT_BASE_URL = "https://api.x.com"
 CHUNK_BYTES = 1_048_576
 """Bytes per APPEND segment: 1 MiB, as Postiz sends them; X takes up to 1,000 segments."""
+
+PUBLISH_BUDGET = 0.75
+"""The share of `publish_timeout_s` (the engine's cap on one publish) spent uploading and
+waiting for media; the rest is left for the post itself."""
+MEDIA_LIFETIME = timedelta(hours=24)
+"""How long X keeps an uploaded medium for a post (`expires_after_secs`)."""
 
 _NAME = "X"
 _CATEGORIES = {IMAGE: "tweet_image", GIF: "tweet_gif", VIDEO: "tweet_video"}
@@ -152,10 +167,9 @@ class XAdapter:
 
     async def publish(self, request: PublishRequest) -> Published:
         account = request.account
-        media_ids: list[str] = []
+        deadline = asyncio.get_running_loop().time() + self._media_timeout_s
         async with _nothing_posted_yet():
-            for item in request.media:
-                media_ids.append(await self._upload(account, item))
+            media_ids = await self._media(request, deadline)
         body: dict[str, Any] = {"text": request.text}
         if media_ids:
             body["media"] = {"media_ids": media_ids}
@@ -176,7 +190,60 @@ class XAdapter:
             rate=rate_info(response.headers),
         )
 
-    async def _upload(self, account: AccountRef, item: MediaFile) -> str:
+    async def _media(self, request: PublishRequest, deadline: float) -> list[str]:
+        """Every file uploaded (or, resuming, found uploaded) and processed; their media ids."""
+        account = request.account
+        now = datetime.now(UTC)
+        made_at, known = _uploaded(request.resume, now=now)
+        uploaded: dict[str, str] = {}  # our media id -> X's, what a resumed try continues with
+        started: list[tuple[MediaFile, str, Any]] = []
+        for item in request.media:
+            media_id = known.get(str(item.id))
+            processing: Any = None
+            if media_id is not None:
+                processing = await self._status(account, item, media_id)
+            if processing is _GONE or media_id is None:
+                media_id, processing = await self._upload(account, item)
+            uploaded[str(item.id)] = media_id
+            started.append((item, media_id, processing))
+        for item, media_id, processing in started:
+            await self._wait_processed(
+                account,
+                item,
+                media_id,
+                processing,
+                deadline=deadline,
+                resume={"made_at": (made_at or now).isoformat(), "media": uploaded},
+            )
+            if item.alt_text:
+                await self._call(
+                    "POST",
+                    "/2/media/metadata",
+                    account,
+                    media=item,
+                    json={
+                        "id": media_id,
+                        "metadata": {"alt_text": {"text": item.alt_text[:_ALT_TEXT_MAX]}},
+                    },
+                )
+        return [media_id for _, media_id, _ in started]
+
+    async def _status(self, account: AccountRef, item: MediaFile, media_id: str) -> Any:
+        """The `processing_info` of an upload a previous try made; `_GONE` if X forgot it."""
+        try:
+            status = await self._call(
+                "GET",
+                "/2/media/upload",
+                account,
+                media=item,
+                params={"command": "STATUS", "media_id": media_id},
+            )
+        except Permanent:
+            return _GONE  # expired or unknown: upload the file again
+        return status.get("processing_info")
+
+    async def _upload(self, account: AccountRef, item: MediaFile) -> tuple[str, Any]:
+        """initialize, append, finalize: the media id and its first `processing_info`."""
         category = _CATEGORIES.get(item.kind)
         if category is None:
             raise Permanent(
@@ -208,26 +275,21 @@ class XAdapter:
         final = await self._call(
             "POST", f"/2/media/upload/{quote(media_id, safe='')}/finalize", account, media=item
         )
-        await self._wait_processed(account, item, media_id, final.get("processing_info"))
-        if item.alt_text:
-            await self._call(
-                "POST",
-                "/2/media/metadata",
-                account,
-                media=item,
-                json={
-                    "id": media_id,
-                    "metadata": {"alt_text": {"text": item.alt_text[:_ALT_TEXT_MAX]}},
-                },
-            )
-        return media_id
+        return media_id, final.get("processing_info")
 
     async def _wait_processed(
-        self, account: AccountRef, item: MediaFile, media_id: str, processing: Any
+        self,
+        account: AccountRef,
+        item: MediaFile,
+        media_id: str,
+        processing: Any,
+        *,
+        deadline: float,
+        resume: dict[str, Any],
     ) -> None:
-        """Poll STATUS as `check_after_secs` says until the media succeeded, failed, or too long."""
+        """Poll STATUS as `check_after_secs` says until the media succeeded or failed; still
+        processing at `deadline` is `StillProcessing` with `resume`."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._media_timeout_s
         while isinstance(processing, dict):
             state = processing.get("state")
             if state == "succeeded":
@@ -243,8 +305,10 @@ class XAdapter:
             wait = processing.get("check_after_secs")
             wait_s = float(wait) if isinstance(wait, int | float) and wait > 0 else 1.0
             if loop.time() + wait_s > deadline:
-                raise Retryable(
-                    f"X was still processing {item.filename} after {self._media_timeout_s:.0f} s"
+                raise StillProcessing(
+                    f"X is still processing {item.filename}; nothing was posted yet",
+                    resume=resume,
+                    check_after=timedelta(seconds=wait_s),
                 )
             await self._sleep(min(wait_s, 60.0))
             status = await self._call(
@@ -361,7 +425,11 @@ class XAdapter:
 
 
 def build(client: httpx.AsyncClient, settings: Settings) -> XAdapter:
-    return XAdapter(client, base_url=settings.platform_urls.get("x", DEFAULT_BASE_URL))
+    return XAdapter(
+        client,
+        base_url=settings.platform_urls.get("x", DEFAULT_BASE_URL),
+        media_timeout_s=settings.publish_timeout_s * PUBLISH_BUDGET,
+    )
 
 
 def permalink(handle: str, post_id: str) -> str:
@@ -478,6 +546,26 @@ def same_post_text(sent: str, found: str, *, with_media: bool) -> bool:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+_GONE = object()  # an earlier upload X no longer knows
+
+
+def _uploaded(
+    resume: Mapping[str, Any] | None, *, now: datetime
+) -> tuple[datetime | None, dict[str, str]]:
+    """When the uploads a previous try left were made, and its media ids by our media id;
+    nothing when there are none or they are too old to attach."""
+    media = resume.get("media") if resume else None
+    made_at = resume.get("made_at") if resume else None
+    if not isinstance(media, dict) or not isinstance(made_at, str):
+        return None, {}
+    try:
+        when = datetime.fromisoformat(made_at)
+    except ValueError:
+        return None, {}
+    if now - when >= MEDIA_LIFETIME:
+        return None, {}
+    return when, {str(k): str(v) for k, v in media.items() if isinstance(v, str)}
 
 
 def _auth(account: AccountRef) -> dict[str, str]:

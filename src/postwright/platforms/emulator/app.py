@@ -25,6 +25,7 @@ from postwright.platforms.emulator.oauth_reddit import RedditOAuthPlatform
 from postwright.platforms.emulator.oauth_threads import ThreadsOAuthPlatform
 from postwright.platforms.emulator.oauth_x import XOAuthPlatform
 from postwright.platforms.emulator.platform import PlatformFactory, Toolkit
+from postwright.platforms.emulator.processing import Processing
 from postwright.platforms.emulator.ratelimit import RateLimit
 from postwright.platforms.emulator.reddit import RedditPlatform
 from postwright.platforms.emulator.sandbox import SandboxPlatform
@@ -61,12 +62,19 @@ class EmulatorApp(Starlette):
     """The emulator as an ASGI app, with its state at hand for in-process tests."""
 
     def __init__(
-        self, *, ledger: Ledger, faults: FaultBook, holds: Holds, routes: Sequence[BaseRoute]
+        self,
+        *,
+        ledger: Ledger,
+        faults: FaultBook,
+        holds: Holds,
+        processing: Processing,
+        routes: Sequence[BaseRoute],
     ) -> None:
         super().__init__(routes=routes)
         self.ledger = ledger
         self.faults = faults
         self.holds = holds
+        self.processing = processing
 
     def build_middleware_stack(self) -> ASGIApp:
         """Starlette's stack inside the exchange middleware, which must be outermost: it stamps
@@ -84,12 +92,17 @@ def create_app(
     """
     ledger = Ledger()
     faults = FaultBook(seed=seed)
-    toolkit = Toolkit(ledger=ledger, faults=faults, rate_limits=dict(rate_limits or {}))
+    processing = Processing()
+    toolkit = Toolkit(
+        ledger=ledger, faults=faults, rate_limits=dict(rate_limits or {}), processing=processing
+    )
     platforms = [build(toolkit) for build in PLATFORMS]
     control = ControlPlane(ledger=ledger, faults=faults, platforms=[p.name for p in platforms])
     routes: list[BaseRoute] = [route for platform in platforms for route in platform.routes()]
     routes.extend(control.routes())  # after the platforms': they are matched far less often
-    return EmulatorApp(ledger=ledger, faults=faults, holds=Holds(), routes=routes)
+    return EmulatorApp(
+        ledger=ledger, faults=faults, holds=Holds(), processing=processing, routes=routes
+    )
 
 
 def run(

@@ -3,7 +3,9 @@ container, read its status until FINISHED, publish it into the ledger, within a 
 
 - A container's first status read says IN_PROGRESS; the next ones FINISHED, or ERROR when any of
   its media URLs contains "fail" (a stand-in for a download or processing failure), EXPIRED when
-  it is 24 h old and unpublished, PUBLISHED once published. The URL itself is not fetched.
+  it is 24 h old and unpublished, PUBLISHED once published. The URL itself is not fetched. A
+  video container stays IN_PROGRESS for `processing.seconds[<platform>]` after it was made (by
+  default no longer than that first read); every container made is recorded in `processing`.
 - Publishing a container that has not been read as FINISHED is refused with code 9007, subcode
   2207027 ("not ready"): a client must poll. Publishing one twice is refused with code 100.
 - A carousel's children must have been read as FINISHED before the carousel is made.
@@ -59,6 +61,8 @@ class Container:
     children: list[str] = field(default_factory=list)
     polls: int = 0
     media_id: str | None = None
+    processing_s: float = 0.0
+    seen_finished: bool = False
 
     def state(self, now: float) -> str:
         """IN_PROGRESS, FINISHED, ERROR, EXPIRED or PUBLISHED, without counting a read."""
@@ -66,19 +70,21 @@ class Container:
             return "PUBLISHED"
         if now - self.created_at > CONTAINER_TTL:
             return "EXPIRED"
-        if self.polls <= 1:
+        if self.polls <= 1 or now < self.created_at + self.processing_s:
             return "IN_PROGRESS"
         return "ERROR" if self.fails else "FINISHED"
 
     def read(self, now: float) -> str:
         """The state a status read reports (the first read always says IN_PROGRESS)."""
         self.polls += 1
-        return self.state(now)
+        state = self.state(now)
+        self.seen_finished = self.seen_finished or state == "FINISHED"
+        return state
 
     @property
     def ready(self) -> bool:
         """Reported FINISHED at least once, and not yet published."""
-        return self.media_id is None and self.polls >= 2 and not self.fails
+        return self.media_id is None and self.seen_finished
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +157,12 @@ class Containers:
             fails=any("fail" in url for url in urls),
             is_item=is_item,
             children=children,
+            processing_s=self._toolkit.processing.delay(self._name, 0.0)
+            if "video_url" in params
+            else 0.0,
         )
         self._containers[container.id] = container
+        self._toolkit.processing.record(self._name, call.account, container.id)
         return JSONResponse({"id": container.id})
 
     def carousel_children(self, call: GraphCall) -> list[str] | Response:
@@ -171,7 +181,7 @@ class Containers:
             child = self._containers.get(child_id)
             if child is None or child.owner != call.account or not child.is_item:
                 return graph_error(400, 100, self._rules.invalid_child.format(child=child_id))
-            if self._rules.says_child_failed and child.fails and child.polls >= 2:
+            if self._rules.says_child_failed and child.state(time.time()) == "ERROR":
                 return graph_error(
                     400, 100, f"(#100) The carousel item {child_id} failed to process"
                 )

@@ -8,7 +8,8 @@ listed once in `app.PLATFORMS`. Through the toolkit it:
   rules without a `path` apply to);
 - stores and reads posts in the shared `toolkit.ledger` (`record`, `get`, `recent`, `delete`),
   stamping them with `toolkit.received_at(request)`;
-- gets a rate limiter configured for it with `toolkit.limiter(name, default)`.
+- gets a rate limiter configured for it with `toolkit.limiter(name, default)`;
+- asks `toolkit.processing` how long a medium it makes takes to process, and records it there.
 
 Everything platform-specific (paths, auth, body shapes, error shapes, header names) stays in the
 module; everything shared (ledger, faults, timing) stays out of it.
@@ -33,6 +34,7 @@ from postwright.platforms.emulator.gate import (
     gate,
 )
 from postwright.platforms.emulator.ledger import Ledger
+from postwright.platforms.emulator.processing import Processing
 from postwright.platforms.emulator.ratelimit import FixedWindowLimiter, RateLimit
 
 __all__ = ["EmulatedPlatform", "PlatformFactory", "Toolkit"]
@@ -54,6 +56,8 @@ class Toolkit:
     faults: FaultBook
     rate_limits: Mapping[str, RateLimit] = field(default_factory=dict)
     """Overrides of the platforms' default rate limits, by platform name."""
+    processing: Processing = field(default_factory=Processing)
+    """How long media takes to process, and the media made (see `processing`)."""
 
     def route(
         self,

@@ -32,10 +32,12 @@ Like X:
 - a lookup asked with `tweet.fields` names reposts `retweet_count` (the prose docs, spec 2.159),
   one asked with `post.fields` names them `repost_count` (spec 2.167).
 
-Not like X: GIFs and videos "process" for `PROCESSING_S` seconds, and fail (state `failed`,
-`InvalidMedia`) only when a video has no MP4/QuickTime `ftyp` box or an image's first bytes are
-not its format's signature; no transcoding, duration, resolution or codec checks. The duplicate
-window is a guess (X does not document it) and a deleted post no longer counts as a duplicate.
+Not like X: GIFs and videos "process" for `PROCESSING_S` seconds (or for
+`toolkit.processing.seconds["x"]`, see `processing`, where every upload is recorded), and fail
+(state `failed`, `InvalidMedia`) only when a video has no MP4/QuickTime `ftyp` box or an image's
+first bytes are not its format's signature; no transcoding, duration, resolution or codec
+checks; `check_after_secs` is always 1. The duplicate window is a guess (X does not document it)
+and a deleted post no longer counts as a duplicate.
 `non_public_metrics` are served for the author's posts of any age (X: the last 30 days).
 Metrics are synthetic, derived from the post id.
 """
@@ -550,6 +552,7 @@ class XPlatform:
             expires_at=time.time() + 86_400,
         )
         self._uploads[upload.id] = upload
+        self._toolkit.processing.record(NAME, user, upload.id)
         data = {"id": upload.id, "media_key": upload.media_key, "expires_after_secs": 86_400}
         return JSONResponse({"data": data})
 
@@ -591,7 +594,7 @@ class XPlatform:
                 return _invalid("Invalid or Unsupported media: the file is not a valid image")
             upload.ready_at = now
         else:
-            upload.ready_at = now + PROCESSING_S
+            upload.ready_at = now + self._toolkit.processing.delay(NAME, PROCESSING_S)
             if not _looks_valid(upload):
                 upload.failure = "Invalid or Unsupported media, Reason: UnsupportedMedia."
         data: dict[str, JsonValue] = {
