@@ -8,6 +8,7 @@ platforms have in common and returns what the test needs to assert its platform'
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import socket
 import uuid
@@ -21,7 +22,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from postwright.domain.errors import AuthNeeded, Permanent, RateLimited, Retryable, Uncertain
+from postwright.domain.errors import (
+    AuthNeeded,
+    Permanent,
+    RateLimited,
+    Retryable,
+    StillProcessing,
+    Uncertain,
+)
 from postwright.platforms.base import AccountRef, Adapter, MediaFile, PublishRequest
 from postwright.platforms.emulator import RateLimit, create_app
 from postwright.platforms.emulator.ledger import StoredPost
@@ -56,9 +64,10 @@ def emulator() -> Iterator[BackgroundEmulator]:
 
 @pytest.fixture(autouse=True)
 def clean_emulator(emulator: BackgroundEmulator) -> None:
-    """Forget the previous test's posts and faults."""
+    """Forget the previous test's posts, faults and processing times."""
     emulator.app.ledger.clear()
     emulator.app.faults.clear()
+    emulator.app.processing.clear()
 
 
 @pytest.fixture
@@ -434,3 +443,67 @@ async def deleted_twice(
     await adapter.delete(req.account, published.external_id)
 
     assert remaining() == []
+
+
+async def a_slow_video_is_published_once_after_resuming(
+    meta: MetaAccount[A], adapter: A, emulator: BackgroundEmulator, req: PublishRequest
+) -> list[StillProcessing]:
+    """A video that processes for longer than a publish may wait (3/4 of 2 s): each try says
+    StillProcessing with the container made, the next one continues with it, and the last one
+    publishes it: one container, one post."""
+    emulator.app.processing.seconds[meta.platform] = 2.5
+    late: list[StillProcessing] = []
+    resume = None
+    for _ in range(5):
+        try:
+            published = await adapter.publish(replace(req, resume=resume))
+            break
+        except StillProcessing as exc:
+            late.append(exc)
+            resume = exc.resume
+            await asyncio.sleep(exc.check_after.total_seconds())
+    else:
+        raise AssertionError("the video was never published")
+
+    [container] = emulator.app.processing.made(meta.platform)
+    [post] = meta.posts(emulator)
+    assert published.external_id == post.post_id
+    assert post.attributes["container_id"] == container
+    assert late, "the first try should have met the processing"
+    assert all(exc.resume["container"] == container for exc in late)
+    assert "still processing" in late[0].message
+    return late
+
+
+async def a_stale_resume_state_makes_a_new_container(
+    meta: MetaAccount[A], adapter: A, emulator: BackgroundEmulator, req: PublishRequest
+) -> None:
+    """Containers older than their 24 h lifetime are not asked about: new ones are made."""
+    old = {
+        "made_at": (datetime.now(UTC) - timedelta(hours=25)).isoformat(),
+        "children": [],
+        "container": "999",
+    }
+
+    published = await adapter.publish(replace(req, resume=old))
+
+    [container] = emulator.app.processing.made(meta.platform)
+    [post] = meta.posts(emulator)
+    assert published.external_id == post.post_id
+    assert post.attributes["container_id"] == container != "999"
+
+
+async def a_published_container_is_found_not_published_again(
+    meta: MetaAccount[A], adapter: A, emulator: BackgroundEmulator, req: PublishRequest
+) -> None:
+    """Resumed with a container an earlier try published (its answer lost, the post not seen by
+    reconciliation): the post is looked up, and the container is not published twice."""
+    first = await adapter.publish(req)
+    [container] = emulator.app.processing.made(meta.platform)
+    made = {"made_at": datetime.now(UTC).isoformat(), "children": [], "container": container}
+
+    again = await adapter.publish(replace(req, resume=made))
+
+    assert again.external_id == first.external_id
+    assert len(meta.posts(emulator)) == 1
+    assert emulator.app.processing.made(meta.platform) == [container]

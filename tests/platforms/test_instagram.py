@@ -4,6 +4,8 @@ a lost publish answer, every error class, validation. The scenarios it shares wi
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import httpx
 import pytest
 
 from postwright.domain.content_rules import ContentDraft, MediaInfo
-from postwright.domain.errors import Permanent, RateLimited
+from postwright.domain.errors import Permanent, RateLimited, StillProcessing
 from postwright.platforms.base import AccountRef, MediaFile, PublishRequest
 from postwright.platforms.emulator.facebook import metric_value
 from postwright.platforms.emulator.ledger import StoredPost
@@ -353,3 +355,49 @@ def test_options(adapter: InstagramAdapter) -> None:
     bad_share = ContentDraft("x", media=photo, options={"share_to_feed": "yes"})
     assert rules(adapter, bad_type) == [("t.options.media_type", "invalid")]
     assert rules(adapter, bad_share) == [("t.options.share_to_feed", "invalid")]
+
+
+# -- media still processing ------------------------------------------------------------------
+
+
+async def test_a_reel_still_processing_resumes_with_the_same_container(
+    adapter: InstagramAdapter, emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    req = request("A long reel", [media_file(tmp_path, "reel.mp4", kind="video")])
+    late = await meta.a_slow_video_is_published_once_after_resuming(IG, adapter, emulator, req)
+    assert late[0].message.startswith("Instagram is still processing reel.mp4")
+
+
+async def test_a_carousel_with_a_slow_video_keeps_its_children_across_tries(
+    adapter: InstagramAdapter, emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    emulator.app.processing.seconds[IG.platform] = 2.5
+    media = [media_file(tmp_path, "a.jpg"), media_file(tmp_path, "b.mp4", kind="video")]
+    req = request("Two", media)
+
+    with pytest.raises(StillProcessing) as late:
+        await adapter.publish(req)
+    children_made = late.value.resume["children"]
+    assert late.value.resume["container"] is None  # the carousel waits for its children
+    await asyncio.sleep(2.5)
+    published = await adapter.publish(replace(req, resume=late.value.resume))
+
+    [post] = posts(emulator)
+    assert published.external_id == post.post_id
+    made = emulator.app.processing.made(IG.platform)
+    # the two children of the first try, then the carousel itself
+    assert made == [*children_made, post.attributes["container_id"]]
+
+
+async def test_a_stale_resume_state_makes_a_new_container(
+    adapter: InstagramAdapter, emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    req = request("Old state", [media_file(tmp_path, "clip.mp4", kind="video")])
+    await meta.a_stale_resume_state_makes_a_new_container(IG, adapter, emulator, req)
+
+
+async def test_a_published_container_is_found_not_published_again(
+    adapter: InstagramAdapter, emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    req = request("Once", [media_file(tmp_path, "clip.mp4", kind="video")])
+    await meta.a_published_container_is_found_not_published_again(IG, adapter, emulator, req)

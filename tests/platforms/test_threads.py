@@ -331,3 +331,30 @@ def test_links_media_and_options(adapter: ThreadsAdapter) -> None:
     assert rules(adapter, with_media) == [("t.options.link", "invalid")]
     bad_reply = ContentDraft("x", options={"reply_control": "nobody"})
     assert rules(adapter, bad_reply) == [("t.options.reply_control", "invalid")]
+
+
+# -- media still processing ------------------------------------------------------------------
+
+
+async def test_a_video_still_processing_resumes_with_the_same_container(
+    adapter: ThreadsAdapter, emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    req = request("A long video", [media_file(tmp_path, "long.mp4", kind="video")])
+    late = await meta.a_slow_video_is_published_once_after_resuming(THREADS, adapter, emulator, req)
+    assert late[0].message.startswith("Threads is still processing long.mp4")
+
+
+async def test_a_stale_resume_state_makes_a_new_container(
+    adapter: ThreadsAdapter, emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    await meta.a_stale_resume_state_makes_a_new_container(
+        THREADS, adapter, emulator, request("Old state")
+    )
+
+
+async def test_a_published_container_is_found_not_published_again(
+    adapter: ThreadsAdapter, emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    await meta.a_published_container_is_found_not_published_again(
+        THREADS, adapter, emulator, request("Once")
+    )

@@ -3,11 +3,13 @@ and every error class."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import struct
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
-from postwright.domain.errors import AuthNeeded, Permanent, RateLimited, Retryable, Uncertain
+from postwright.domain.errors import (
+    AuthNeeded,
+    Permanent,
+    RateLimited,
+    Retryable,
+    StillProcessing,
+    Uncertain,
+)
 from postwright.platforms.base import AccountRef, MediaFile, PublishRequest
 from postwright.platforms.emulator import RateLimit, create_app
 from postwright.platforms.emulator.testing import BackgroundEmulator
@@ -205,6 +214,55 @@ async def test_a_video_x_cannot_process_fails_naming_the_file(
 
     assert raised.value.media_file == "broken.mp4"
     assert "UnsupportedMedia" in raised.value.message
+
+
+async def test_a_video_still_processing_resumes_with_the_same_upload(
+    live: BackgroundEmulator, client: httpx.AsyncClient, recorder: Recorder, tmp_path: Path
+) -> None:
+    live.app.processing.seconds["x"] = 2.0
+    adapter = XAdapter(client, base_url=live.url, media_timeout_s=0.3)
+    video = media_file(tmp_path / "long.mp4", mp4_bytes(4096), kind="video", mime="video/mp4")
+    request = request_for("A long video", media=[video])
+
+    with pytest.raises(StillProcessing) as late:
+        await adapter.publish(request)
+    assert late.value.message == "X is still processing long.mp4; nothing was posted yet"
+    assert late.value.check_after == timedelta(seconds=1)  # X's check_after_secs
+    uploads = live.app.processing.made("x")
+    assert late.value.resume["media"] == {str(video.id): uploads[0]}
+    assert await ledger(live) == []
+
+    resume = late.value.resume
+    for _ in range(5):
+        await asyncio.sleep(1.0)
+        try:
+            published = await adapter.publish(replace(request, resume=resume))
+            break
+        except StillProcessing as again:
+            resume = again.resume
+    else:
+        raise AssertionError("the video was never posted")
+
+    assert live.app.processing.made("x") == uploads  # nothing uploaded twice
+    assert paths(recorder).count("POST /2/media/upload/initialize") == 1
+    stored = live.app.ledger.get("x", USER, published.external_id)
+    assert stored is not None
+    media = stored.attributes["media"]
+    assert isinstance(media, list)
+    assert [m["id"] for m in media if isinstance(m, dict)] == uploads
+
+
+async def test_a_resumed_upload_x_no_longer_knows_is_uploaded_again(
+    live: BackgroundEmulator, adapter: XAdapter, tmp_path: Path
+) -> None:
+    video = media_file(tmp_path / "clip.mp4", mp4_bytes(4096), kind="video", mime="video/mp4")
+    forgotten = {"made_at": datetime.now(UTC).isoformat(), "media": {str(video.id): "123"}}
+
+    published = await adapter.publish(replace(request_for("", media=[video]), resume=forgotten))
+
+    [upload] = live.app.processing.made("x")
+    assert upload != "123"
+    assert live.app.ledger.get("x", USER, published.external_id) is not None
 
 
 async def test_reply_settings_are_sent(live: BackgroundEmulator, adapter: XAdapter) -> None:
