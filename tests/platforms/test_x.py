@@ -226,7 +226,7 @@ async def test_a_video_still_processing_resumes_with_the_same_upload(
 
     with pytest.raises(StillProcessing) as late:
         await adapter.publish(request)
-    assert late.value.message == "X is still processing long.mp4; nothing was posted yet"
+    assert late.value.message == "X is still processing long.mp4"
     assert late.value.check_after == timedelta(seconds=1)  # X's check_after_secs
     uploads = live.app.processing.made("x")
     assert late.value.resume["media"] == {str(video.id): uploads[0]}

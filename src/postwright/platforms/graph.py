@@ -451,8 +451,7 @@ async def wait_for_container(
         if clock() + delay > deadline:
             waited = clock() - started
             raise StillProcessing(
-                f"{platform} is still processing {what} (waited {waited:.0f} s this time); "
-                "nothing was published yet",
+                f"{platform} is still processing {what} (waited {waited:.0f} s this time)",
                 resume={},
                 check_after=timedelta(seconds=max(1.0, waited)),
             )

@@ -306,7 +306,7 @@ class XAdapter:
             wait_s = float(wait) if isinstance(wait, int | float) and wait > 0 else 1.0
             if loop.time() + wait_s > deadline:
                 raise StillProcessing(
-                    f"X is still processing {item.filename}; nothing was posted yet",
+                    f"X is still processing {item.filename}",
                     resume=resume,
                     check_after=timedelta(seconds=wait_s),
                 )
