@@ -10,17 +10,22 @@ Flow (see `graph.ContainerFlow`): check the 24 h publishing quota; make a contai
 from a signed public URL of it (Instagram downloads media itself, see `media_urls`), children
 first for a carousel; poll each until FINISHED (an ERROR names the file); publish with
 `media_publish`; read the permalink. Only `media_publish` can create the post, so every failure
-before it is Retryable (or Permanent, or RateLimited), never Uncertain.
+before it is Retryable (or Permanent, or RateLimited), never Uncertain. A container still
+processing after `PUBLISH_BUDGET` of the publish timeout (a video, most often) is
+`StillProcessing` with the containers made (`graph.MadeContainers`); given that state back in
+`PublishRequest.resume`, the next try polls those containers instead of making new ones.
 
-Idempotency. Instagram has no idempotency key and the adapter cannot keep state between
-attempts, so a container cannot be found again by a later process: container ids are chosen by
-Instagram and nothing of ours can be stored on them. Two mechanisms cover the two cases:
+Idempotency. Instagram has no idempotency key, and nothing of ours can be stored on a
+container; the engine keeps the container ids only while they are still processing (the resume
+state above). Two mechanisms cover a lost publish answer:
 
 - within an attempt, a lost `media_publish` answer is settled by the container's own status,
   which the attempt still holds: PUBLISHED (the post exists: look it up) or FINISHED (publishing
   it again is safe, as a container publishes at most once);
 - across processes (`find`, after a crash or a timeout the attempt could not settle), the
-  account's recent media are listed and matched by caption fingerprint, media type and time.
+  account's recent media are listed and matched by caption fingerprint, media type and time; and
+  a resumed try that finds its container already PUBLISHED looks the post up the same way
+  instead of publishing again.
 
 Quota. Over it, publishing is refused before any container is made, with a reset estimated
 from the account's own posts (see `ContainerFlow.quota_exhausted`): Meta gives the usage and the

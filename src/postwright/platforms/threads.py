@@ -10,7 +10,9 @@ a container (TEXT, IMAGE, VIDEO, or CAROUSEL with its children first; media by s
 URL, as Threads downloads it, see `media_urls`); poll `status` until FINISHED (an ERROR names
 the file and keeps `error_message`); `threads_publish`; read the permalink. A lost publish
 answer is settled by the container's status within the attempt; `find` lists the account's
-recent threads and matches text fingerprint, media type and time.
+recent threads and matches text fingerprint, media type and time. A container still processing
+after `PUBLISH_BUDGET` of the publish timeout (a video) is `StillProcessing`, and the next try
+continues with the same container (`PublishRequest.resume`, see `graph.MadeContainers`).
 
 Deleting needs the `threads_delete` permission on the token.
 """

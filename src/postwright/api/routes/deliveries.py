@@ -85,8 +85,9 @@ class DeliveriesPage(Page):
 class AttemptPublic(BaseModel):
     number: int
     outcome: str = Field(
-        description="published, retry, rate_limited, auth_needed, failed, uncertain, found, "
-        "not_found, marked_published, ..."
+        description="published, retry, rate_limited, processing (the platform was still "
+        "processing the media), auth_needed, failed, uncertain, found, not_found, "
+        "marked_published, ..."
     )
     error_class: str | None
     http_status: int | None
