@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -455,6 +456,7 @@ async def _serve(
             server_header=False,
             lifespan="on",
         )
+        _freeze_startup_heap()
         await _Server(config, on_started=announce).serve()
 
 
@@ -658,6 +660,7 @@ async def _worker() -> None:
         if stop.is_set():
             return
         engine = _engine(rt)
+        _freeze_startup_heap()
         err.print(
             f"postwright {__version__} worker (pid {os.getpid()}) publishing from "
             f"{_describe_database(settings)}",
@@ -665,6 +668,14 @@ async def _worker() -> None:
         )
         await engine.run_forever(stop)
     err.print("worker stopped", markup=False)
+
+
+def _freeze_startup_heap() -> None:
+    """Move what start-up made (modules, app, pools: ~200,000 objects) out of the collector's
+    reach. A full collection otherwise walks all of it and stops the event loop for 100-200 ms,
+    which made a few percent of deliveries that late (docs/BENCHMARKS.md)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
