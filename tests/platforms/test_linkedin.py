@@ -3,10 +3,12 @@ video read back, find, delete, metrics, and every error class."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import struct
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,14 @@ from typing import Any
 import httpx
 import pytest
 
-from postwright.domain.errors import AuthNeeded, Permanent, RateLimited, Retryable, Uncertain
+from postwright.domain.errors import (
+    AuthNeeded,
+    Permanent,
+    RateLimited,
+    Retryable,
+    StillProcessing,
+    Uncertain,
+)
 from postwright.platforms import linkedin
 from postwright.platforms.base import AccountRef, MediaFile, PublishRequest
 from postwright.platforms.emulator import RateLimit, create_app
@@ -40,6 +49,7 @@ PAGE = AccountRef(
     credentials={"access_token": "li-person-ada42"},
 )
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+MP4 = struct.pack(">I", 24) + b"ftypisom" + b"\0" * 500
 SINCE = timedelta(minutes=2)
 
 
@@ -95,6 +105,7 @@ def live() -> Iterator[BackgroundEmulator]:
 def _clean(live: BackgroundEmulator) -> None:
     live.app.ledger.clear()
     live.app.faults.clear()
+    live.app.processing.clear()
 
 
 @pytest.fixture
@@ -244,6 +255,97 @@ async def test_a_file_linkedin_cannot_process_fails_naming_it(
         await adapter.publish(request_for("Broken", media=[broken]))
 
     assert raised.value.media_file == "broken.png"
+
+
+async def test_a_video_still_processing_resumes_with_the_same_video(
+    live: BackgroundEmulator, client: httpx.AsyncClient, recorder: Recorder, tmp_path: Path
+) -> None:
+    live.app.processing.seconds["linkedin"] = 1.0
+    adapter = LinkedInAdapter(client, base_url=live.url, media_timeout_s=0.1)
+    video = media_file(tmp_path, "long.mp4", MP4, kind="video", mime="video/mp4")
+    request = request_for("A long video", media=[video])
+
+    with pytest.raises(StillProcessing) as late:
+        await adapter.publish(request)
+    assert late.value.message == "LinkedIn is still processing long.mp4"
+    assert timedelta(0) < late.value.check_after <= timedelta(seconds=5)
+    videos = live.app.processing.made("linkedin")
+    assert late.value.resume["videos"] == {str(video.id): videos[0]}
+    assert live.app.ledger.entries(platform="linkedin") == []
+
+    resume = late.value.resume
+    for _ in range(8):
+        await asyncio.sleep(0.5)
+        try:
+            published = await adapter.publish(replace(request, resume=resume))
+            break
+        except StillProcessing as again:
+            resume = again.resume
+    else:
+        raise AssertionError("the video was never posted")
+
+    assert live.app.processing.made("linkedin") == videos  # nothing uploaded twice
+    starts = [r for r in recorder.requests if r.url.params.get("action") == "initializeUpload"]
+    assert len(starts) == 1
+    content = (await read_back(live, published.external_id))["content"]
+    assert content["media"]["id"] == videos[0]
+
+
+async def test_a_resumed_video_linkedin_no_longer_knows_is_uploaded_again(
+    live: BackgroundEmulator, adapter: LinkedInAdapter, tmp_path: Path
+) -> None:
+    video = media_file(tmp_path, "clip.mp4", MP4, kind="video", mime="video/mp4")
+    forgotten = {
+        "made_at": datetime.now(UTC).isoformat(),
+        "videos": {str(video.id): "urn:li:video:C5F10AQgone"},
+    }
+
+    published = await adapter.publish(
+        replace(request_for("Forgotten", media=[video]), resume=forgotten)
+    )
+
+    [made] = live.app.processing.made("linkedin")
+    content = (await read_back(live, published.external_id))["content"]
+    assert content["media"]["id"] == made
+
+
+async def test_a_resumed_video_too_old_is_uploaded_again_without_asking(
+    live: BackgroundEmulator, adapter: LinkedInAdapter, recorder: Recorder, tmp_path: Path
+) -> None:
+    video = media_file(tmp_path, "clip.mp4", MP4, kind="video", mime="video/mp4")
+    await adapter.publish(request_for("First", media=[video]))
+    [old] = live.app.processing.made("linkedin")
+    stale = {
+        "made_at": (datetime.now(UTC) - linkedin.VIDEO_LIFETIME).isoformat(),
+        "videos": {str(video.id): old},
+    }
+    recorder.clear()
+
+    published = await adapter.publish(replace(request_for("Second", media=[video]), resume=stale))
+
+    [_, new] = live.app.processing.made("linkedin")
+    content = (await read_back(live, published.external_id))["content"]
+    assert content["media"]["id"] == new
+    assert not any(old in r.url.path for r in recorder.requests)
+
+
+async def test_a_resumed_video_linkedin_failed_to_process_is_permanent(
+    live: BackgroundEmulator, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    live.app.processing.seconds["linkedin"] = 0.5
+    adapter = LinkedInAdapter(client, base_url=live.url, media_timeout_s=0.1)
+    broken = media_file(tmp_path, "broken.mp4", b"\0" * 512, kind="video", mime="video/mp4")
+    request = request_for("Broken video", media=[broken])
+    with pytest.raises(StillProcessing) as late:
+        await adapter.publish(request)
+    await asyncio.sleep(0.6)
+
+    with pytest.raises(Permanent, match=r"could not process broken\.mp4") as raised:
+        await adapter.publish(replace(request, resume=late.value.resume))
+
+    assert raised.value.media_file == "broken.mp4"
+    assert raised.value.platform_code == "PROCESSING_FAILED"
+    assert len(live.app.processing.made("linkedin")) == 1
 
 
 async def test_publishes_as_an_organization(

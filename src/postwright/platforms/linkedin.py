@@ -66,6 +66,15 @@ published or retry it by hand; a duplicate on a LinkedIn page could not be undon
 The create uses the client's timeout (the `publish_timeout_s` setting); the other calls have
 their own per step.
 
+Media still processing when the publish's share of time is up (`media_timeout_s`, by default
+three quarters of `publish_timeout_s`): a video is `StillProcessing`, carrying its URN (by our
+media id) and when it was made. The next try reads `GET /rest/videos/{urn}` first: AVAILABLE is
+posted with that URN, PROCESSING (or WAITING_UPLOAD, which LinkedIn can report for a while after
+finalizeUpload) is waited for again, PROCESSING_FAILED is Permanent; a URN LinkedIn answers 404
+for, or one older than `VIDEO_LIFETIME`, is uploaded anew. Nothing is posted before the video is
+AVAILABLE, so waiting cannot post twice. Images take seconds: one not AVAILABLE in time is
+Retryable, and the next try uploads it again.
+
 Not emulated faithfully (see `emulator/linkedin.py`): image and video processing (only the
 first bytes are checked), documents, captions and thumbnails, real quota numbers.
 """
@@ -90,6 +99,7 @@ from postwright.domain.errors import (
     PlatformError,
     RateLimited,
     Retryable,
+    StillProcessing,
     Uncertain,
     Violation,
 )
@@ -103,6 +113,8 @@ from postwright.settings import Settings
 __all__ = [
     "DEFAULT_BASE_URL",
     "LINKEDIN_VERSION",
+    "PUBLISH_BUDGET",
+    "VIDEO_LIFETIME",
     "LinkedInAdapter",
     "build",
     "classify_response",
@@ -116,6 +128,13 @@ DEFAULT_BASE_URL = "https://api.linkedin.com"
 LINKEDIN_VERSION = "202601"
 """The `LinkedIn-Version` sent by default; the `linkedin_version` setting replaces it."""
 RESTLI_PROTOCOL = "2.0.0"
+PUBLISH_BUDGET = 0.75
+"""The share of `publish_timeout_s` (the engine's cap on one publish) spent uploading and
+waiting for media; the rest is left for the post itself."""
+VIDEO_LIFETIME = timedelta(hours=24)
+"""How long a video made by an earlier try is trusted: LinkedIn documents no lifetime for a
+video never attached to a post, and its upload URLs expire after a day, so an older one is
+uploaded again rather than risking a post refused for a URN gone meanwhile."""
 MAX_COMMENTARY = 3000
 
 _NAME = "LinkedIn"
@@ -223,13 +242,15 @@ class LinkedInAdapter:
     async def publish(self, request: PublishRequest) -> Published:
         account = request.account
         author = author_urn(account)
+        deadline = asyncio.get_running_loop().time() + self._media_timeout_s
         media_ids: list[tuple[str, str | None]] = []
         async with _nothing_posted_yet():
             for item in request.media:
                 if item.kind == VIDEO:
-                    media_ids.append((await self._upload_video(account, author, item), None))
+                    urn = await self._video(request, author, item, deadline=deadline)
+                    media_ids.append((urn, None))
                 else:
-                    urn = await self._upload_image(account, author, item)
+                    urn = await self._upload_image(account, author, item, deadline=deadline)
                     media_ids.append((urn, item.alt_text))
         body = post_body(request, author=author, media=media_ids)
         async with translate_transport_errors(_NAME):
@@ -248,7 +269,9 @@ class LinkedInAdapter:
             )
         return Published(external_id=urn, permalink=permalink(urn))
 
-    async def _upload_image(self, account: AccountRef, author: str, item: MediaFile) -> str:
+    async def _upload_image(
+        self, account: AccountRef, author: str, item: MediaFile, *, deadline: float
+    ) -> str:
         if item.mime_type not in _IMAGE_TYPES:
             raise Permanent(
                 f"{_NAME} cannot take {item.filename} ({item.mime_type}) as an image",
@@ -269,8 +292,39 @@ class LinkedInAdapter:
             raise Retryable(f"{_NAME} started no image upload for {item.filename}")
         data = await _read(item.path, item.filename)
         await self._put(account, upload_url, data, item)
-        await self._wait_available(account, "images", urn, item)
+        await self._wait_available(account, "images", urn, item, deadline=deadline)
         return urn
+
+    async def _video(
+        self, request: PublishRequest, author: str, item: MediaFile, *, deadline: float
+    ) -> str:
+        """The video's URN once AVAILABLE: the one an earlier try made while LinkedIn still
+        knows it (see `_video_made`), else a new upload."""
+        account = request.account
+        made_at, urn = _video_made(request.resume, item, now=self._clock())
+        asset = await self._video_asset(account, urn, item) if urn is not None else None
+        if urn is None or asset is None:
+            made_at = self._clock()
+            urn = await self._upload_video(account, author, item)
+        resume = {"made_at": made_at.isoformat(), "videos": {str(item.id): urn}}
+        await self._wait_available(
+            account, "videos", urn, item, deadline=deadline, resume=resume, asset=asset
+        )
+        return urn
+
+    async def _video_asset(
+        self, account: AccountRef, urn: str, item: MediaFile
+    ) -> dict[str, Any] | None:
+        """What LinkedIn says of a video an earlier try made; None if it no longer knows it."""
+        try:
+            asset = await self._call(
+                "GET", f"/rest/videos/{quote(urn, safe='')}", account, media=item
+            )
+        except Permanent as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return asset if isinstance(asset, dict) else {}
 
     async def _upload_video(self, account: AccountRef, author: str, item: MediaFile) -> str:
         if item.mime_type not in _VIDEO_TYPES:
@@ -327,7 +381,6 @@ class LinkedInAdapter:
                 }
             },
         )
-        await self._wait_available(account, "videos", urn, item)
         return urn
 
     async def _put(
@@ -346,16 +399,26 @@ class LinkedInAdapter:
         return response
 
     async def _wait_available(
-        self, account: AccountRef, collection: str, urn: str, item: MediaFile
+        self,
+        account: AccountRef,
+        collection: str,
+        urn: str,
+        item: MediaFile,
+        *,
+        deadline: float,
+        resume: dict[str, Any] | None = None,
+        asset: dict[str, Any] | None = None,
     ) -> None:
-        """Poll the image or video until AVAILABLE, within `media_timeout_s`."""
+        """Poll the image or video until AVAILABLE (starting from `asset`, a status already
+        read). Still processing at `deadline` is `StillProcessing` with `resume` when given
+        (videos), else Retryable."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._media_timeout_s
         wait_s = _POLL_FIRST_S
         while True:
-            asset = await self._call(
-                "GET", f"/rest/{collection}/{quote(urn, safe='')}", account, media=item
-            )
+            if asset is None:
+                asset = await self._call(
+                    "GET", f"/rest/{collection}/{quote(urn, safe='')}", account, media=item
+                )
             status = asset.get("status") if isinstance(asset, dict) else None
             if status == "AVAILABLE":
                 return
@@ -367,12 +430,19 @@ class LinkedInAdapter:
                     platform_code="PROCESSING_FAILED",
                 )
             if loop.time() + wait_s > deadline:
+                if resume is not None:
+                    raise StillProcessing(
+                        f"{_NAME} is still processing {item.filename}",
+                        resume=resume,
+                        check_after=timedelta(seconds=wait_s),
+                    )
                 raise Retryable(
                     f"{_NAME} was still processing {item.filename} "
                     f"after {self._media_timeout_s:.0f} s (status {status})"
                 )
             await self._sleep(wait_s)
             wait_s = min(wait_s * 2, _POLL_MAX_S)
+            asset = None
 
     # -- find, delete, metrics ---------------------------------------------------------------
 
@@ -502,6 +572,7 @@ def build(client: httpx.AsyncClient, settings: Settings) -> LinkedInAdapter:
         client,
         base_url=settings.platform_urls.get("linkedin", DEFAULT_BASE_URL),
         version=settings.linkedin_version or LINKEDIN_VERSION,
+        media_timeout_s=settings.publish_timeout_s * PUBLISH_BUDGET,
     )
 
 
@@ -688,6 +759,25 @@ def _article(text: str, options: Mapping[str, Any]) -> dict[str, Any] | None:
     if isinstance(description, str) and description.strip():
         article["description"] = description
     return article
+
+
+def _video_made(
+    resume: Mapping[str, Any] | None, item: MediaFile, *, now: datetime
+) -> tuple[datetime, str | None]:
+    """When an earlier try made this file's video, and its URN; `now` and None when it made
+    none or it is older than `VIDEO_LIFETIME`."""
+    videos = resume.get("videos") if resume else None
+    made_at = resume.get("made_at") if resume else None
+    urn = videos.get(str(item.id)) if isinstance(videos, dict) else None
+    if not isinstance(urn, str) or not isinstance(made_at, str):
+        return now, None
+    try:
+        when = datetime.fromisoformat(made_at)
+    except ValueError:
+        return now, None
+    if now - when >= VIDEO_LIFETIME:
+        return now, None
+    return when, urn
 
 
 @asynccontextmanager

@@ -41,8 +41,10 @@ Like LinkedIn:
   `limit` counts; the window is always the UTC day), POST /rest/posts is 429 TOO_MANY_REQUESTS
   with no rate-limit header and no Retry-After.
 
-Not like LinkedIn: images and videos "process" for `PROCESSING_S` seconds and fail only when the
-first bytes are not an image's signature or a video's `ftyp` box; documents, captions,
+Not like LinkedIn: images and videos "process" for `PROCESSING_S` seconds (videos: for
+`toolkit.processing.seconds["linkedin"]` when set, see `processing`, where every image and video
+made is recorded) and fail only when the first bytes are not an image's signature or a video's
+`ftyp` box; an unused video is kept as long as the emulator runs; documents, captions,
 thumbnails, polls, reshares and edits are not served; metrics are synthetic.
 """
 
@@ -540,6 +542,7 @@ class LinkedInPlatform:
         urn = f"urn:li:image:C4E10AQ{secrets.token_urlsafe(9)}"
         self._assets[urn] = _Asset(urn=urn, owner=owner, kind="image")
         self._uploads[upload] = urn
+        self._toolkit.processing.record(NAME, owner, urn)
         base = str(request.base_url).rstrip("/")
         return JSONResponse(
             {
@@ -583,6 +586,7 @@ class LinkedInPlatform:
             urn=urn, owner=owner, kind="video", size=size, parts=parts, upload_token=token
         )
         self._uploads[upload] = urn
+        self._toolkit.processing.record(NAME, owner, urn)
         base = str(request.base_url).rstrip("/")
         instructions: list[JsonValue] = [
             {
@@ -620,7 +624,7 @@ class LinkedInPlatform:
                 "uploadedPartIds do not match the uploaded parts, in order",
             )
         asset.uploaded = True
-        asset.ready_at = time.time() + PROCESSING_S
+        asset.ready_at = time.time() + self._toolkit.processing.delay(NAME, PROCESSING_S)
         if asset.head[4:8] != b"ftyp":
             asset.failure = "The video could not be transcoded: unsupported format"
         return JSONResponse({})

@@ -5,7 +5,7 @@ to make: for tests of media that outlasts a publish (a video still processing mi
     emulator.app.processing.made("instagram")            # the containers made, in order
 
 `seconds` is read when a medium is made: Instagram and Threads containers with a `video_url`,
-X GIF and video uploads. A platform without an entry keeps its own default.
+X GIF and video uploads, LinkedIn videos. A platform without an entry keeps its own default.
 """
 
 from __future__ import annotations
