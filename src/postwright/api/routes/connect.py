@@ -56,6 +56,15 @@ class ChoicePublic(BaseModel):
         description="Already connected in this workspace: its credentials were just renewed."
     )
 
+    @classmethod
+    def of(cls, choice: service.ChoiceOffer) -> ChoicePublic:
+        return cls(
+            external_id=choice.external_id,
+            handle=choice.handle,
+            display_name=choice.display_name,
+            connected=choice.connected,
+        )
+
 
 class ConnectResult(BaseModel):
     platform: str
@@ -74,15 +83,7 @@ class ConnectResult(BaseModel):
             platform=outcome.platform.value,
             accounts=[AccountPublic.of(a) for a in outcome.accounts],
             choice_id=outcome.choice_id,
-            choices=[
-                ChoicePublic(
-                    external_id=c.external_id,
-                    handle=c.handle,
-                    display_name=c.display_name,
-                    connected=c.connected,
-                )
-                for c in outcome.choices
-            ],
+            choices=[ChoicePublic.of(c) for c in outcome.choices],
             choice_expires_at=outcome.choice_expires_at,
         )
 
@@ -176,15 +177,7 @@ async def get_choice(
     return PendingChoicePublic(
         platform=pending.platform.value,
         choice_id=pending.choice_id,
-        choices=[
-            ChoicePublic(
-                external_id=c.external_id,
-                handle=c.handle,
-                display_name=c.display_name,
-                connected=c.connected,
-            )
-            for c in pending.choices
-        ],
+        choices=[ChoicePublic.of(c) for c in pending.choices],
         expires_at=pending.expires_at,
     )
 
