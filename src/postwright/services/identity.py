@@ -135,15 +135,12 @@ async def _issue_pair(rt: Runtime, *, user_id: uuid.UUID, workspace_id: uuid.UUI
 
 
 def _throttle_policies(
-    rt: Runtime, *, email: str, client: str | None
+    rt: Runtime, *, account: str, client: str | None
 ) -> dict[str, throttle.ThrottlePolicy]:
+    """The policy of each throttle key a login counts against: the email's, the address's."""
     s = rt.settings
     window, lockout = timedelta(seconds=s.login_window_s), timedelta(seconds=s.login_lockout_s)
-    policies = {
-        throttle.account_key(email, secret=rt.secret_key): throttle.ThrottlePolicy(
-            s.login_account_max_failures, window, lockout
-        )
-    }
+    policies = {account: throttle.ThrottlePolicy(s.login_account_max_failures, window, lockout)}
     if client:
         policies[throttle.client_key(client)] = throttle.ThrottlePolicy(
             s.login_client_max_failures, window, lockout
@@ -227,8 +224,8 @@ async def login(
     from the client refuse further tries for a while (`TooManyAttempts`), the same way whether
     or not the email belongs to anyone.
     """
-    policies = _throttle_policies(rt, email=email, client=client)
     account = throttle.account_key(email, secret=rt.secret_key)
+    policies = _throttle_policies(rt, account=account, client=client)
     async with rt.db.read() as conn:
         strikes = await login_throttle.read(conn, keys=list(policies))
         _refuse_if_blocked(strikes, now=rt.now())
