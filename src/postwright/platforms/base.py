@@ -26,8 +26,9 @@ makes new ones only when they are gone (expired) or do not fit the request.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -35,7 +36,35 @@ from postwright.domain.content_rules import ContentDraft
 from postwright.domain.errors import Violation
 from postwright.domain.platforms import Platform
 
-__all__ = ["AccountRef", "Adapter", "MediaFile", "PublishRequest", "Published", "RateInfo"]
+__all__ = [
+    "MEDIA_WAIT_SHARE",
+    "AccountRef",
+    "Adapter",
+    "MediaFile",
+    "PublishRequest",
+    "Published",
+    "RateInfo",
+    "made_within",
+]
+
+MEDIA_WAIT_SHARE = 0.75
+"""The share of `publish_timeout_s` (the engine's cap on one publish) an adapter spends making
+and waiting for media before it raises `StillProcessing`; the rest is left for the post itself."""
+
+
+def made_within(
+    resume: Mapping[str, Any] | None, *, now: datetime, lifetime: timedelta
+) -> datetime | None:
+    """When the media in a `resume` state were made (its ISO `made_at`), if less than `lifetime`
+    ago; None when it has no readable time or they are too old to use."""
+    made_at = resume.get("made_at") if resume else None
+    if not isinstance(made_at, str):
+        return None
+    try:
+        when = datetime.fromisoformat(made_at)
+    except ValueError:
+        return None
+    return when if now - when < lifetime else None
 
 
 @dataclass(frozen=True, slots=True)

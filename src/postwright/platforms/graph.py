@@ -57,7 +57,7 @@ from postwright.domain.errors import (
 )
 from postwright.domain.posting_rules import content_fingerprint
 from postwright.domain.retry import parse_retry_after
-from postwright.platforms.base import AccountRef, Published, RateInfo
+from postwright.platforms.base import AccountRef, Published, RateInfo, made_within
 from postwright.platforms.http import translate_transport_errors
 
 __all__ = [
@@ -544,12 +544,11 @@ class MadeContainers:
         children, made less than `CONTAINER_LIFETIME` ago; None otherwise."""
         if not state:
             return None
-        made_at = parse_graph_time(state.get("made_at"))
+        made_at = made_within(state, now=now, lifetime=CONTAINER_LIFETIME)
         children = state.get("children")
         container = state.get("container")
         if (
             made_at is None
-            or now - made_at >= CONTAINER_LIFETIME
             or not isinstance(children, list)
             or not all(isinstance(child, str) for child in children)
             or len(children) not in (0, len(spec.children))

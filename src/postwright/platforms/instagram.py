@@ -11,7 +11,7 @@ from a signed public URL of it (Instagram downloads media itself, see `media_url
 first for a carousel; poll each until FINISHED (an ERROR names the file); publish with
 `media_publish`; read the permalink. Only `media_publish` can create the post, so every failure
 before it is Retryable (or Permanent, or RateLimited), never Uncertain. A container still
-processing after `PUBLISH_BUDGET` of the publish timeout (a video, most often) is
+processing after `base.MEDIA_WAIT_SHARE` of the publish timeout (a video, most often) is
 `StillProcessing` with the containers made (`graph.MadeContainers`); given that state back in
 `PublishRequest.resume`, the next try polls those containers instead of making new ones.
 
@@ -47,7 +47,13 @@ import httpx
 from postwright.domain.content_rules import IMAGE, VIDEO, ContentDraft, validate_content
 from postwright.domain.errors import Permanent, Violation
 from postwright.domain.platforms import Platform
-from postwright.platforms.base import AccountRef, MediaFile, Published, PublishRequest
+from postwright.platforms.base import (
+    MEDIA_WAIT_SHARE,
+    AccountRef,
+    MediaFile,
+    Published,
+    PublishRequest,
+)
 from postwright.platforms.graph import (
     ContainerApi,
     ContainerFlow,
@@ -82,9 +88,6 @@ IMAGE_TYPES = frozenset({"image/jpeg"})
 VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime"})
 # Feed images must be between 4:5 and 1.91:1 (width / height) [Meta:"Content Publishing"].
 MIN_ASPECT, MAX_ASPECT = 4 / 5, 1.91
-PUBLISH_BUDGET = 0.75
-"""The share of `publish_timeout_s` (the engine's cap on one publish) spent waiting for
-containers; the rest is left for `media_publish` and the permalink."""
 
 MediaUrl = Callable[[MediaFile], str]
 
@@ -163,7 +166,7 @@ class InstagramAdapter:
         if not request.media:
             raise Permanent("Instagram posts need at least one image or video")
         self._media.require_public()
-        deadline = time.monotonic() + self._settings.publish_timeout_s * PUBLISH_BUDGET
+        deadline = time.monotonic() + self._settings.publish_timeout_s * MEDIA_WAIT_SHARE
         lookup = self._lookup(request)
         await flow.check_quota(lookup=lookup)
         ready = await flow.create(self._spec(request), deadline=deadline, resume=request.resume)

@@ -106,14 +106,20 @@ from postwright.domain.errors import (
 from postwright.domain.platforms import Platform
 from postwright.domain.posting_rules import content_fingerprint
 from postwright.domain.retry import parse_retry_after
-from postwright.platforms.base import AccountRef, MediaFile, Published, PublishRequest
+from postwright.platforms.base import (
+    MEDIA_WAIT_SHARE,
+    AccountRef,
+    MediaFile,
+    Published,
+    PublishRequest,
+    made_within,
+)
 from postwright.platforms.http import translate_transport_errors
 from postwright.settings import Settings
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "LINKEDIN_VERSION",
-    "PUBLISH_BUDGET",
     "VIDEO_LIFETIME",
     "LinkedInAdapter",
     "build",
@@ -128,9 +134,6 @@ DEFAULT_BASE_URL = "https://api.linkedin.com"
 LINKEDIN_VERSION = "202601"
 """The `LinkedIn-Version` sent by default; the `linkedin_version` setting replaces it."""
 RESTLI_PROTOCOL = "2.0.0"
-PUBLISH_BUDGET = 0.75
-"""The share of `publish_timeout_s` (the engine's cap on one publish) spent uploading and
-waiting for media; the rest is left for the post itself."""
 VIDEO_LIFETIME = timedelta(hours=24)
 """How long a video made by an earlier try is trusted: LinkedIn documents no lifetime for a
 video never attached to a post, and its upload URLs expire after a day, so an older one is
@@ -572,7 +575,7 @@ def build(client: httpx.AsyncClient, settings: Settings) -> LinkedInAdapter:
         client,
         base_url=settings.platform_urls.get("linkedin", DEFAULT_BASE_URL),
         version=settings.linkedin_version or LINKEDIN_VERSION,
-        media_timeout_s=settings.publish_timeout_s * PUBLISH_BUDGET,
+        media_timeout_s=settings.publish_timeout_s * MEDIA_WAIT_SHARE,
     )
 
 
@@ -767,15 +770,9 @@ def _video_made(
     """When an earlier try made this file's video, and its URN; `now` and None when it made
     none or it is older than `VIDEO_LIFETIME`."""
     videos = resume.get("videos") if resume else None
-    made_at = resume.get("made_at") if resume else None
     urn = videos.get(str(item.id)) if isinstance(videos, dict) else None
-    if not isinstance(urn, str) or not isinstance(made_at, str):
-        return now, None
-    try:
-        when = datetime.fromisoformat(made_at)
-    except ValueError:
-        return now, None
-    if now - when >= VIDEO_LIFETIME:
+    when = made_within(resume, now=now, lifetime=VIDEO_LIFETIME)
+    if not isinstance(urn, str) or when is None:
         return now, None
     return when, urn
 

@@ -11,8 +11,9 @@ URL, as Threads downloads it, see `media_urls`); poll `status` until FINISHED (a
 the file and keeps `error_message`); `threads_publish`; read the permalink. A lost publish
 answer is settled by the container's status within the attempt; `find` lists the account's
 recent threads and matches text fingerprint, media type and time. A container still processing
-after `PUBLISH_BUDGET` of the publish timeout (a video) is `StillProcessing`, and the next try
-continues with the same container (`PublishRequest.resume`, see `graph.MadeContainers`).
+after `base.MEDIA_WAIT_SHARE` of the publish timeout (a video) is `StillProcessing`, and the
+next try continues with the same container (`PublishRequest.resume`, see
+`graph.MadeContainers`).
 
 Deleting needs the `threads_delete` permission on the token.
 """
@@ -31,7 +32,13 @@ import httpx
 from postwright.domain.content_rules import IMAGE, VIDEO, ContentDraft, validate_content
 from postwright.domain.errors import Violation
 from postwright.domain.platforms import Platform
-from postwright.platforms.base import AccountRef, MediaFile, Published, PublishRequest
+from postwright.platforms.base import (
+    MEDIA_WAIT_SHARE,
+    AccountRef,
+    MediaFile,
+    Published,
+    PublishRequest,
+)
 from postwright.platforms.graph import (
     ContainerApi,
     ContainerFlow,
@@ -70,8 +77,6 @@ REPLY_CONTROL = (
 )
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime"})
-PUBLISH_BUDGET = 0.75
-"""The share of `publish_timeout_s` spent waiting for containers (see `instagram`)."""
 _URL = re.compile(r"^https?://[^\s/]+\S*$")
 _METRICS = {
     "views": "views",
@@ -154,7 +159,7 @@ class ThreadsAdapter:
         flow = self._flow(request.account)
         if request.media:
             self._media.require_public()
-        deadline = time.monotonic() + self._settings.publish_timeout_s * PUBLISH_BUDGET
+        deadline = time.monotonic() + self._settings.publish_timeout_s * MEDIA_WAIT_SHARE
         lookup = _lookup(request)
         await flow.check_quota(lookup=lookup)
         ready = await flow.create(self._spec(request), deadline=deadline, resume=request.resume)

@@ -79,7 +79,15 @@ from postwright.domain.errors import (
 from postwright.domain.platforms import Platform
 from postwright.domain.posting_rules import content_fingerprint
 from postwright.domain.retry import parse_retry_after
-from postwright.platforms.base import AccountRef, MediaFile, Published, PublishRequest, RateInfo
+from postwright.platforms.base import (
+    MEDIA_WAIT_SHARE,
+    AccountRef,
+    MediaFile,
+    Published,
+    PublishRequest,
+    RateInfo,
+    made_within,
+)
 from postwright.platforms.http import translate_transport_errors
 from postwright.settings import Settings
 
@@ -91,7 +99,6 @@ with warnings.catch_warnings():
 __all__ = [
     "CHUNK_BYTES",
     "DEFAULT_BASE_URL",
-    "PUBLISH_BUDGET",
     "XAdapter",
     "build",
     "classify_response",
@@ -103,9 +110,6 @@ DEFAULT_BASE_URL = "https://api.x.com"
 CHUNK_BYTES = 1_048_576
 """Bytes per APPEND segment: 1 MiB, as Postiz sends them; X takes up to 1,000 segments."""
 
-PUBLISH_BUDGET = 0.75
-"""The share of `publish_timeout_s` (the engine's cap on one publish) spent uploading and
-waiting for media; the rest is left for the post itself."""
 MEDIA_LIFETIME = timedelta(hours=24)
 """How long X keeps an uploaded medium for a post (`expires_after_secs`)."""
 
@@ -428,7 +432,7 @@ def build(client: httpx.AsyncClient, settings: Settings) -> XAdapter:
     return XAdapter(
         client,
         base_url=settings.platform_urls.get("x", DEFAULT_BASE_URL),
-        media_timeout_s=settings.publish_timeout_s * PUBLISH_BUDGET,
+        media_timeout_s=settings.publish_timeout_s * MEDIA_WAIT_SHARE,
     )
 
 
@@ -556,14 +560,8 @@ def _uploaded(
     """When the uploads a previous try left were made, and its media ids by our media id;
     nothing when there are none or they are too old to attach."""
     media = resume.get("media") if resume else None
-    made_at = resume.get("made_at") if resume else None
-    if not isinstance(media, dict) or not isinstance(made_at, str):
-        return None, {}
-    try:
-        when = datetime.fromisoformat(made_at)
-    except ValueError:
-        return None, {}
-    if now - when >= MEDIA_LIFETIME:
+    when = made_within(resume, now=now, lifetime=MEDIA_LIFETIME)
+    if not isinstance(media, dict) or when is None:
         return None, {}
     return when, {str(k): str(v) for k, v in media.items() if isinstance(v, str)}
 
